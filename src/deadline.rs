@@ -1,0 +1,124 @@
+//! Deadlines for every blocking step.
+//!
+//! Pacemaker SIGKILLs an agent's whole process group when an operation's timeout expires, and
+//! pacemaker-fenced does the same to fence agents. An agent that is killed cannot print its
+//! exit reason, so every wait inside an action takes its budget from one [`Deadline`] that
+//! ends a safety margin *before* the caller's timeout.
+
+use std::time::{Duration, Instant};
+
+/// The point in time by which the current action must have produced its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline {
+    at: Instant,
+}
+
+impl Deadline {
+    /// A deadline `budget` from now.
+    pub fn after(budget: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + budget,
+        }
+    }
+
+    /// A deadline derived from a caller's timeout: the timeout less a margin that leaves time
+    /// to report. The margin is 10% of the timeout, at least 500 ms and at most 5 s, and never
+    /// more than half the timeout (short timeouts still get a usable budget).
+    pub fn from_timeout(timeout: Duration) -> Self {
+        Self::after(timeout.saturating_sub(Self::margin(timeout)))
+    }
+
+    /// The safety margin kept in reserve for a given caller timeout.
+    pub fn margin(timeout: Duration) -> Duration {
+        let tenth = timeout / 10;
+        let margin = tenth.clamp(Duration::from_millis(500), Duration::from_secs(5));
+        margin.min(timeout / 2)
+    }
+
+    /// Time left, zero once passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// True once the deadline has passed.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// `wanted`, or less if the deadline comes first. Use for per-step timeouts
+    /// (one socket read, one child process) inside an action.
+    pub fn cap(&self, wanted: Duration) -> Duration {
+        wanted.min(self.remaining())
+    }
+
+    /// A deadline that ends `reserve` before this one: for a sub-step that must leave time for
+    /// what follows it (e.g. a graceful stop that must leave room for SIGKILL).
+    pub fn reserve(&self, reserve: Duration) -> Deadline {
+        Deadline {
+            at: self
+                .at
+                .checked_sub(reserve)
+                .unwrap_or(self.at)
+                .max(Instant::now()),
+        }
+    }
+
+    /// The earlier of two deadlines.
+    pub fn min(self, other: Deadline) -> Deadline {
+        if self.at <= other.at {
+            self
+        } else {
+            other
+        }
+    }
+
+    /// The instant itself, for APIs that want one.
+    pub fn instant(&self) -> Instant {
+        self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_bounded() {
+        assert_eq!(
+            Deadline::margin(Duration::from_secs(20)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            Deadline::margin(Duration::from_secs(120)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            Deadline::margin(Duration::from_secs(2)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            Deadline::margin(Duration::from_millis(600)),
+            Duration::from_millis(300)
+        );
+    }
+
+    #[test]
+    fn cap_never_exceeds_remaining() {
+        let d = Deadline::after(Duration::from_millis(50));
+        assert!(d.cap(Duration::from_secs(10)) <= Duration::from_millis(50));
+        assert_eq!(
+            Deadline::after(Duration::ZERO).cap(Duration::from_secs(1)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn reserve_is_earlier_but_not_in_the_past() {
+        let d = Deadline::after(Duration::from_secs(10));
+        let r = d.reserve(Duration::from_secs(3));
+        assert!(r < d);
+        assert!(r.remaining() > Duration::from_secs(6));
+        let tiny = Deadline::after(Duration::from_millis(1)).reserve(Duration::from_secs(5));
+        assert!(tiny.remaining() <= Duration::from_millis(1));
+    }
+}
