@@ -1,0 +1,82 @@
+#!/bin/bash
+# node.sh - body of lab node N; runs as PID 1 of fresh mount, UTS and PID namespaces.
+#
+# Usage: not by hand. node-start.sh runs, inside netns ${LAB_PREFIX}nN:
+#          unshare -m -u -p -f --mount-proc --propagation private node.sh N
+#
+# Sets hostname nodeN and gives the node private /run and /dev/shm (tmpfs; libqb's shared memory
+# and sockets must not meet another node's) and its own /var/lib/pacemaker, /var/lib/corosync,
+# /var/log and /etc/corosync (bind mounts of $LAB_DIR/nodeN/...). If $LAB_DIR/stage exists, its
+# sbin/ is overlaid on /usr/sbin and its resource.d/ on /usr/lib/ocf/resource.d, because
+# Pacemaker 2.1 looks for agents only at those compiled-in paths. Then starts corosync, waits
+# (bounded) for its IPC, starts pacemakerd, and waits for both.
+# Mount propagation is private: nothing here is visible on the host, and it all vanishes with
+# the node. SIGKILL of this process (by recorded PID) takes down the whole node at once.
+# Environment: LAB_CRM_CONFIG="name=value ..." (e.g. "dc-deadtime=2s stonith-enabled=false")
+# seeds the node's first CIB with those cluster options.
+set -eu
+N=${1:?usage: node.sh N}
+: "${LAB_DIR:?LAB_DIR must be exported by node-start.sh}"
+R=$LAB_DIR/node$N
+hostname "node$N"
+
+mkdir -p "$R"/lib-pacemaker/{cib,pengine,blackbox,cores} "$R"/lib-corosync \
+         "$R"/log/{pacemaker,corosync} "$R"/etc-corosync
+chown -R hacluster:haclient "$R/lib-pacemaker" "$R/log/pacemaker"
+chmod 750 "$R"/lib-pacemaker/*
+chmod 770 "$R/log/pacemaker"
+cp "$LAB_DIR/corosync.conf" "$R/etc-corosync/corosync.conf"
+
+# First start with LAB_CRM_CONFIG set: seed an initial CIB with those cluster options. The
+# controller reads them before its first election, so e.g. dc-deadtime=2s makes a lone node DC
+# after 2 s instead of the default 20 s. Later starts keep the CIB the node wrote since.
+if [ -n "${LAB_CRM_CONFIG:-}" ] && [ ! -e "$R/lib-pacemaker/cib/cib.xml" ]; then
+    schema=$(cd /usr/share/pacemaker && ls pacemaker-[0-9]*.rng | sed 's/\.rng$//' | sort -V | tail -n 1)
+    {
+        echo "<cib validate-with=\"$schema\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">"
+        echo "  <configuration>"
+        echo "    <crm_config>"
+        echo "      <cluster_property_set id=\"cib-bootstrap-options\">"
+        read -ra opts <<< "$LAB_CRM_CONFIG"
+        for opt in "${opts[@]}"; do
+            name=${opt%%=*} value=${opt#*=}
+            case $name$value in *[!A-Za-z0-9_.:-]*) echo "node$N: bad LAB_CRM_CONFIG item $opt" >&2; exit 1 ;; esac
+            echo "        <nvpair id=\"cib-bootstrap-options-$name\" name=\"$name\" value=\"$value\"/>"
+        done
+        echo "      </cluster_property_set>"
+        echo "    </crm_config>"
+        echo "    <nodes/>"
+        echo "    <resources/>"
+        echo "    <constraints/>"
+        echo "  </configuration>"
+        echo "  <status/>"
+        echo "</cib>"
+    } > "$R/lib-pacemaker/cib/cib.xml"
+    chown hacluster:haclient "$R/lib-pacemaker/cib/cib.xml"
+    chmod 600 "$R/lib-pacemaker/cib/cib.xml"
+fi
+
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount --bind "$R/lib-pacemaker" /var/lib/pacemaker
+mount --bind "$R/lib-corosync"  /var/lib/corosync
+mount --bind "$R/log"           /var/log
+mount --bind "$R/etc-corosync"  /etc/corosync
+
+stage=$LAB_DIR/stage
+if [ -d "$stage" ]; then
+    case $stage in *[:,]*) echo "node$N: stage path $stage contains ':' or ','" >&2; exit 1 ;; esac
+    [ ! -d "$stage/sbin" ] ||
+        mount -t overlay overlay -o "lowerdir=$stage/sbin:/usr/sbin" /usr/sbin
+    [ ! -d "$stage/resource.d" ] ||
+        mount -t overlay overlay -o "lowerdir=$stage/resource.d:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
+fi
+
+corosync -f > "$R/corosync.out" 2>&1 &
+# pacemakerd exits at once if corosync's IPC is not up yet: wait for it, at most 10 s
+for _ in $(seq 50); do
+    corosync-cfgtool -s > /dev/null 2>&1 && break
+    sleep 0.2
+done
+/usr/sbin/pacemakerd -f > "$R/pacemakerd.out" 2>&1 &
+wait
