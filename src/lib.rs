@@ -6,6 +6,8 @@
 //! exit code, the agents do.
 
 pub mod deadline;
+pub mod log;
+pub mod man;
 pub mod ocf;
 pub mod params;
 pub mod process;

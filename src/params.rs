@@ -1,1 +1,385 @@
+//! One parameter declaration per agent.
+//!
+//! An agent lists its parameters once, as a `&'static [Param]`. From that list the runtimes
+//! derive everything that describes or checks a parameter: reading values (OCF environment,
+//! fence stdin/argv), defaults, type and custom validation for `validate-all`, the `meta-data`
+//! XML of both metadata dialects, and the man page. Nothing about a parameter is written twice,
+//! so the metadata cannot drift from what the agent accepts.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The value type of a parameter, as both metadata dialects know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+    /// A duration in seconds (fence-agents' `second`; OCF metadata says `integer`).
+    Second,
+    /// One of a fixed set of words.
+    Select(&'static [&'static str]),
+}
+
+/// A per-parameter check beyond the type: returns the reason a value is unacceptable.
+pub type Check = fn(&str) -> Result<(), String>;
+
+/// One declared parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: Option<&'static str>,
+    pub required: bool,
+    pub unique: bool,
+    /// The value is a secret: never logged, never echoed in errors, marked `private` where
+    /// the metadata dialect allows it.
+    pub secret: bool,
+    /// Older names still accepted for this parameter (fence-agents' `ipaddr` for `ip` …);
+    /// the metadata lists them as deprecated parameters that the new one obsoletes.
+    pub aliases: &'static [&'static str],
+    /// Short command-line letter for the fence dialect (`-a` for `ip`).
+    pub short: Option<char>,
+    pub shortdesc: &'static str,
+    pub longdesc: &'static str,
+    pub check: Option<Check>,
+    /// Shown in the fence metadata's `getopt` hint (`[ip]`); defaults to the name.
+    pub value_hint: Option<&'static str>,
+}
+
+impl Param {
+    pub const fn new(name: &'static str, kind: Kind) -> Param {
+        Param {
+            name,
+            kind,
+            default: None,
+            required: false,
+            unique: false,
+            secret: false,
+            aliases: &[],
+            short: None,
+            shortdesc: "",
+            longdesc: "",
+            check: None,
+            value_hint: None,
+        }
+    }
+    pub const fn string(name: &'static str) -> Param {
+        Param::new(name, Kind::String)
+    }
+    pub const fn integer(name: &'static str) -> Param {
+        Param::new(name, Kind::Integer)
+    }
+    pub const fn boolean(name: &'static str) -> Param {
+        Param::new(name, Kind::Boolean)
+    }
+    pub const fn second(name: &'static str) -> Param {
+        Param::new(name, Kind::Second)
+    }
+    pub const fn select(name: &'static str, options: &'static [&'static str]) -> Param {
+        Param::new(name, Kind::Select(options))
+    }
+    pub const fn default(mut self, value: &'static str) -> Param {
+        self.default = Some(value);
+        self
+    }
+    pub const fn required(mut self) -> Param {
+        self.required = true;
+        self
+    }
+    pub const fn unique(mut self) -> Param {
+        self.unique = true;
+        self
+    }
+    pub const fn secret(mut self) -> Param {
+        self.secret = true;
+        self
+    }
+    pub const fn aliases(mut self, names: &'static [&'static str]) -> Param {
+        self.aliases = names;
+        self
+    }
+    pub const fn short(mut self, letter: char) -> Param {
+        self.short = Some(letter);
+        self
+    }
+    pub const fn hint(mut self, hint: &'static str) -> Param {
+        self.value_hint = Some(hint);
+        self
+    }
+    pub const fn check(mut self, check: Check) -> Param {
+        self.check = Some(check);
+        self
+    }
+    /// Short (one line) and long descriptions.
+    pub const fn describe(mut self, shortdesc: &'static str, longdesc: &'static str) -> Param {
+        self.shortdesc = shortdesc;
+        self.longdesc = longdesc;
+        self
+    }
+
+    /// Checks one raw value against the type and the custom check.
+    pub fn validate(&self, raw: &str) -> Result<(), String> {
+        match self.kind {
+            Kind::String => {}
+            Kind::Integer => {
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("'{raw}' is not an integer"))?;
+            }
+            Kind::Second => {
+                parse_seconds(raw).ok_or_else(|| format!("'{raw}' is not a number of seconds"))?;
+            }
+            Kind::Boolean => {
+                parse_bool(raw).ok_or_else(|| {
+                    format!("'{raw}' is not a boolean (use true/false, yes/no, on/off or 1/0)")
+                })?;
+            }
+            Kind::Select(options) => {
+                if !options.contains(&raw) {
+                    return Err(format!("'{raw}' is not one of {}", options.join(", ")));
+                }
+            }
+        }
+        match self.check {
+            Some(check) => check(raw),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Booleans as both Pacemaker and fence-agents spell them.
+pub fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "on" | "true" | "t" => Some(true),
+        "0" | "no" | "n" | "off" | "false" | "f" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Seconds, possibly fractional ("2", "0.5"), never negative.
+pub fn parse_seconds(raw: &str) -> Option<f64> {
+    let v: f64 = raw.trim().parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
+/// Why a set of values was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamError {
+    /// A required parameter has no value.
+    Missing { param: &'static str },
+    /// A value failed its type or custom check. `reason` never contains a secret value.
+    Invalid { param: &'static str, reason: String },
+    /// A name that is not declared (fence dialect only; OCF ignores unknown variables).
+    Unknown { name: String },
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::Missing { param } => write!(f, "parameter '{param}' is required"),
+            ParamError::Invalid { param, reason } => write!(f, "parameter '{param}': {reason}"),
+            ParamError::Unknown { name } => write!(f, "unknown parameter '{name}'"),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Where a value came from: the runtimes treat defaults differently from given values in a
+/// few places (a probe ignores an invalid default it cannot act on anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Given,
+    Default,
+}
+
+/// Values of one invocation, keyed by the declared (canonical) name.
+#[derive(Clone)]
+pub struct Values {
+    decl: &'static [Param],
+    values: BTreeMap<&'static str, (String, Origin)>,
+}
+
+impl fmt::Debug for Values {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (name, (value, _)) in &self.values {
+            let secret = find(self.decl, name).is_some_and(|p| p.secret);
+            m.entry(name, &if secret { "<redacted>" } else { value.as_str() });
+        }
+        m.finish()
+    }
+}
+
+/// The declared parameter for a name or one of its aliases.
+pub fn find(decl: &'static [Param], name: &str) -> Option<&'static Param> {
+    decl.iter()
+        .find(|p| p.name == name)
+        .or_else(|| decl.iter().find(|p| p.aliases.contains(&name)))
+}
+
+impl Values {
+    /// Builds the value set from raw `(name, value)` pairs in the order given (later wins),
+    /// resolving aliases, applying defaults and checking every value. Unknown names are
+    /// returned separately for the caller to warn about or refuse.
+    pub fn collect<'a>(
+        decl: &'static [Param],
+        raw: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (Values, Vec<String>) {
+        let mut values = BTreeMap::new();
+        let mut unknown = Vec::new();
+        for (name, value) in raw {
+            match find(decl, name) {
+                Some(p) => {
+                    values.insert(p.name, (value.to_string(), Origin::Given));
+                }
+                None => unknown.push(name.to_string()),
+            }
+        }
+        for p in decl {
+            if let (Some(d), false) = (p.default, values.contains_key(p.name)) {
+                values.insert(p.name, (d.to_string(), Origin::Default));
+            }
+        }
+        (Values { decl, values }, unknown)
+    }
+
+    /// Checks every value and that required ones are present; the first problem wins, in
+    /// declaration order, so the reason is stable.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        for p in self.decl {
+            match self.values.get(p.name) {
+                None if p.required => return Err(ParamError::Missing { param: p.name }),
+                None => {}
+                Some((v, _)) if p.required && v.trim().is_empty() => {
+                    return Err(ParamError::Missing { param: p.name })
+                }
+                Some((v, _)) => p.validate(v).map_err(|reason| ParamError::Invalid {
+                    param: p.name,
+                    reason: if p.secret {
+                        "invalid value".to_string()
+                    } else {
+                        reason
+                    },
+                })?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw value (given or default).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|(v, _)| v.as_str())
+    }
+
+    /// The value if it was given explicitly (not a default).
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .filter(|(_, o)| *o == Origin::Given)
+            .map(|(v, _)| v.as_str())
+    }
+
+    /// A non-empty value, trimmed.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name).and_then(parse_bool).unwrap_or(false)
+    }
+
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn seconds(&self, name: &str) -> Option<std::time::Duration> {
+        self.get(name)
+            .and_then(parse_seconds)
+            .map(std::time::Duration::from_secs_f64)
+    }
+
+    pub fn set(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, (value, Origin::Given));
+    }
+
+    pub fn declaration(&self) -> &'static [Param] {
+        self.decl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_slash(v: &str) -> Result<(), String> {
+        if v.contains('/') {
+            Err("must not contain '/'".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    static DECL: &[Param] = &[
+        Param::string("ip").required().unique().aliases(&["ipaddr"]),
+        Param::integer("count").default("5"),
+        Param::boolean("fast").default("false"),
+        Param::select("mode", &["a", "b"]).default("a"),
+        Param::string("nic").check(no_slash),
+        Param::string("password").secret(),
+        Param::second("wait").default("2"),
+    ];
+
+    #[test]
+    fn aliases_defaults_and_last_wins() {
+        let (v, unknown) = Values::collect(
+            DECL,
+            [("ipaddr", "1.2.3.4"), ("ip", "5.6.7.8"), ("zzz", "1")],
+        );
+        assert_eq!(v.get("ip"), Some("5.6.7.8"));
+        assert_eq!(v.integer("count"), Some(5));
+        assert_eq!(v.given("count"), None);
+        assert!(!v.flag("fast"));
+        assert_eq!(v.seconds("wait"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(unknown, vec!["zzz".to_string()]);
+        assert!(v.validate().is_ok());
+    }
+
+    #[test]
+    fn each_kind_is_checked() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("count", "x", "not an integer"),
+            ("fast", "maybe", "not a boolean"),
+            ("mode", "c", "not one of a, b"),
+            ("nic", "a/b", "must not contain"),
+            ("wait", "-1", "seconds"),
+        ];
+        for (name, value, needle) in cases {
+            let (v, _) = Values::collect(DECL, [("ip", "1.1.1.1"), (*name, *value)]);
+            let err = v.validate().unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_required_and_secret_never_echoed() {
+        let (v, _) = Values::collect(DECL, []);
+        assert_eq!(v.validate(), Err(ParamError::Missing { param: "ip" }));
+        let (v, _) = Values::collect(DECL, [("ip", "  ")]);
+        assert_eq!(v.validate(), Err(ParamError::Missing { param: "ip" }));
+        let (v, _) = Values::collect(DECL, [("ip", "1"), ("password", "s3cr3t")]);
+        assert!(!format!("{v:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn booleans_as_pacemaker_and_fence_agents_write_them() {
+        for t in ["1", "yes", "on", "true", "TRUE"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["0", "no", "off", "false", ""] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        assert_eq!(parse_bool("2"), None);
+    }
+}

@@ -1,0 +1,341 @@
+//! Running one OCF action: argv and environment in, exit code and exit reason out.
+
+use super::meta::Meta;
+use super::metadata::{self, AgentSpec};
+use super::status::{ActionResult, OcfError, OcfStatus};
+use crate::deadline::Deadline;
+use crate::log::Logger;
+use crate::params::Values;
+use std::io::Write;
+
+/// The actions the runtime knows by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Monitor,
+    Promote,
+    Demote,
+    Notify,
+    ValidateAll,
+    MetaData,
+    Usage,
+    /// Prints the man page generated from the declaration (packaging uses it).
+    Man,
+    /// Anything else (`reload`, `migrate_to` …): answered with 3.
+    Other(String),
+}
+
+impl Action {
+    pub fn parse(word: &str) -> Action {
+        match word {
+            "start" => Action::Start,
+            "stop" => Action::Stop,
+            "monitor" | "status" => Action::Monitor,
+            "promote" => Action::Promote,
+            "demote" => Action::Demote,
+            "notify" => Action::Notify,
+            "validate-all" => Action::ValidateAll,
+            "meta-data" | "meta_data" => Action::MetaData,
+            "usage" | "help" | "--help" | "-h" => Action::Usage,
+            "man" => Action::Man,
+            other => Action::Other(other.to_string()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Monitor => "monitor",
+            Action::Promote => "promote",
+            Action::Demote => "demote",
+            Action::Notify => "notify",
+            Action::ValidateAll => "validate-all",
+            Action::MetaData => "meta-data",
+            Action::Usage => "usage",
+            Action::Man => "man",
+            Action::Other(s) => s,
+        }
+    }
+}
+
+/// Everything an action may consult.
+pub struct Context {
+    pub action: Action,
+    pub params: Values,
+    pub meta: Meta,
+    pub deadline: Deadline,
+    pub log: Logger,
+    /// `OCF_RESOURCE_INSTANCE`, or `test` as crm_resource names a CIB-less run.
+    pub instance: String,
+}
+
+impl Context {
+    /// A probe is a monitor with no (or a zero) interval: Pacemaker drops interval 0 from the
+    /// environment entirely.
+    pub fn is_probe(&self) -> bool {
+        self.action == Action::Monitor && self.meta.interval_ms() == 0
+    }
+
+    pub fn check_level(&self) -> u32 {
+        self.meta.check_level()
+    }
+
+    /// Whether a program the agent depends on is installed. ocf-tester sets
+    /// `OCF_TESTER_FAIL_HAVE_BINARY=1` to check that a probe copes with a missing binary.
+    pub fn have_binary(&self, program: &str) -> bool {
+        if std::env::var("OCF_TESTER_FAIL_HAVE_BINARY").is_ok_and(|v| v.trim() == "1") {
+            return false;
+        }
+        find_program(program).is_some()
+    }
+}
+
+/// Looks a program up like `execvp` would.
+pub fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
+}
+
+/// An OCF resource agent: its declaration and what each action does.
+pub trait ResourceAgent {
+    /// The checked, typed configuration the actions work from.
+    type Config;
+
+    fn spec(&self) -> &'static AgentSpec;
+
+    /// Cross-parameter checks and typing, after each value passed its declared check.
+    /// Errors here are configuration errors (usually 6) and must not inspect the host at
+    /// check level 0: pcs runs `validate-all` on whichever node the admin is on.
+    fn configure(&self, ctx: &Context) -> Result<Self::Config, OcfError>;
+
+    fn start(&self, cfg: &Self::Config, ctx: &Context) -> ActionResult;
+    fn stop(&self, cfg: &Self::Config, ctx: &Context) -> ActionResult;
+    fn monitor(&self, cfg: &Self::Config, ctx: &Context) -> ActionResult;
+
+    /// Host checks for `validate-all` at `OCF_CHECK_LEVEL` ≥ 10.
+    fn validate(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
+        Ok(OcfStatus::Success)
+    }
+    fn promote(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
+        Err(OcfError::unimplemented(
+            "promote is not supported by this agent",
+        ))
+    }
+    fn demote(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
+        Err(OcfError::unimplemented(
+            "demote is not supported by this agent",
+        ))
+    }
+    fn notify(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
+        Ok(OcfStatus::Success)
+    }
+
+    /// `stop` when the configuration cannot be used. Returning anything but 0 makes Pacemaker
+    /// fence the node, so the default reports stopped: with an unusable configuration the
+    /// agent cannot have started anything. Agents whose service may run regardless (a daemon
+    /// found by process) override this.
+    fn stop_unconfigured(&self, ctx: &Context, err: &OcfError) -> ActionResult {
+        ctx.log.warn(&format!(
+            "stop with an unusable configuration ({err}); nothing this configuration could have started is running"
+        ));
+        Ok(OcfStatus::Success)
+    }
+}
+
+fn usage(spec: &AgentSpec) -> String {
+    let mut names: Vec<&str> = spec.actions.iter().map(|a| a.name).collect();
+    names.dedup();
+    format!(
+        "usage: {} {{{}}}\n\nParameters are read from OCF_RESKEY_<name> environment variables; `{} meta-data` describes them.\n",
+        spec.name,
+        names.join("|"),
+        spec.name
+    )
+}
+
+/// Runs the agent with the process's argv and environment and exits with its status.
+pub fn run<A: ResourceAgent>(agent: A) -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = execute(
+        &agent,
+        &args,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    std::process::exit(i32::from(code.code()))
+}
+
+/// The whole invocation, with the output streams injectable for tests.
+pub fn execute<A: ResourceAgent>(
+    agent: &A,
+    args: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> OcfStatus {
+    let spec = agent.spec();
+    let action = match args {
+        [one] => Action::parse(one),
+        [] => {
+            let _ = write!(err, "{}", usage(spec));
+            return report(err, &OcfError::args("no action given"), None);
+        }
+        _ => {
+            let _ = write!(err, "{}", usage(spec));
+            return report(
+                err,
+                &OcfError::args(format!("expected one action, got {} arguments", args.len())),
+                None,
+            );
+        }
+    };
+
+    // These three need no environment, no root and no OCF_ROOT.
+    match action {
+        Action::MetaData => {
+            let _ = out.write_all(metadata::render(spec).as_bytes());
+            return OcfStatus::Success;
+        }
+        Action::Usage => {
+            let _ = out.write_all(usage(spec).as_bytes());
+            return OcfStatus::Success;
+        }
+        Action::Man => {
+            let _ = out.write_all(crate::man::ocf_page(spec).as_bytes());
+            return OcfStatus::Success;
+        }
+        _ => {}
+    }
+
+    let instance = std::env::var("OCF_RESOURCE_INSTANCE").unwrap_or_else(|_| "test".into());
+    let log = Logger::from_env(spec.name, Some(&instance));
+    if !spec.supports(action.name()) {
+        let e = OcfError::unimplemented(format!("action '{}' is not supported", action.name()));
+        log.debug(&e.reason);
+        return report(err, &e, None);
+    }
+
+    let meta = Meta::from_env();
+    let deadline = Deadline::from_timeout(meta.timeout());
+    let raw: Vec<(String, String)> = spec
+        .params
+        .iter()
+        .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()))
+        .filter_map(|name| {
+            std::env::var(format!("OCF_RESKEY_{name}"))
+                .ok()
+                .map(|v| (name.to_string(), v))
+        })
+        .collect();
+    let (params, _) = Values::collect(
+        spec.params,
+        raw.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let ctx = Context {
+        action,
+        params,
+        meta,
+        deadline,
+        log,
+        instance,
+    };
+    let result = dispatch(agent, &ctx);
+    let status = match result {
+        Ok(status) => status,
+        Err(e) => return report(err, &e, Some(&ctx.log)),
+    };
+    ctx.log
+        .debug(&format!("{} returned {}", ctx.action.name(), status));
+    status
+}
+
+fn dispatch<A: ResourceAgent>(agent: &A, ctx: &Context) -> ActionResult {
+    let probe = ctx.is_probe();
+    let cfg = ctx
+        .params
+        .validate()
+        .map_err(|e| OcfError::configured(e.to_string()))
+        .and_then(|()| agent.configure(ctx));
+    let cfg = match cfg {
+        Ok(cfg) => cfg,
+        Err(e) if probe => return Ok(probe_verdict(ctx, e)),
+        Err(e) if ctx.action == Action::Stop => return agent.stop_unconfigured(ctx, &e),
+        Err(e) => return Err(e),
+    };
+    let result = match ctx.action {
+        Action::Start => agent.start(&cfg, ctx),
+        Action::Stop => agent.stop(&cfg, ctx),
+        Action::Monitor => agent.monitor(&cfg, ctx),
+        Action::Promote => agent.promote(&cfg, ctx),
+        Action::Demote => agent.demote(&cfg, ctx),
+        Action::Notify => agent.notify(&cfg, ctx).or_else(|e| {
+            // A failed notify would only make Pacemaker recover a healthy clone.
+            ctx.log.warn(&format!("notify: {e}"));
+            Ok(OcfStatus::Success)
+        }),
+        Action::ValidateAll => agent.validate(&cfg, ctx),
+        _ => Err(OcfError::unimplemented(format!(
+            "action '{}' is not supported",
+            ctx.action.name()
+        ))),
+    };
+    match result {
+        Err(e) if probe => Ok(probe_verdict(ctx, e)),
+        Err(e) if ctx.action == Action::Stop && e.status == OcfStatus::NotRunning => {
+            Ok(OcfStatus::Success)
+        }
+        other => other,
+    }
+}
+
+/// A probe must not answer "installed wrongly" or "misconfigured" (Pacemaker bans the node or
+/// stops the resource everywhere); what it cannot check, it reports as not running here.
+/// A generic failure stays a failure: the resource is active but broken.
+fn probe_verdict(ctx: &Context, e: OcfError) -> OcfStatus {
+    match e.status {
+        OcfStatus::ErrArgs
+        | OcfStatus::ErrInstalled
+        | OcfStatus::ErrConfigured
+        | OcfStatus::ErrPerm
+        | OcfStatus::NotRunning => {
+            ctx.log.debug(&format!("probe: {e}; reporting not running"));
+            OcfStatus::NotRunning
+        }
+        other => {
+            ctx.log.error(&e.reason);
+            let _ = writeln!(std::io::stderr(), "{}{}", exit_reason_prefix(), e.reason);
+            other
+        }
+    }
+}
+
+fn exit_reason_prefix() -> String {
+    std::env::var("OCF_EXIT_REASON_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "ocf-exit-reason:".to_string())
+}
+
+/// Prints the exit reason (the last stderr line, which Pacemaker keeps) and logs it.
+fn report(err: &mut dyn Write, e: &OcfError, log: Option<&Logger>) -> OcfStatus {
+    if let Some(log) = log {
+        match e.status {
+            OcfStatus::NotRunning | OcfStatus::Unimplemented => log.info(&e.reason),
+            OcfStatus::Degraded | OcfStatus::DegradedPromoted => log.warn(&e.reason),
+            _ => log.error(&e.reason),
+        }
+    }
+    let _ = writeln!(err, "{}{}", exit_reason_prefix(), e.reason);
+    e.status
+}
