@@ -11,4 +11,5 @@ pub mod man;
 pub mod ocf;
 pub mod params;
 pub mod process;
+pub mod proto;
 pub mod secret;

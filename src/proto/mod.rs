@@ -1,0 +1,4 @@
+//! Wire protocols spoken in-process by the agents (no helper tools, no secrets on argv).
+
+pub mod ipmi;
+pub mod snmp;
