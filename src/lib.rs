@@ -6,6 +6,7 @@
 //! exit code, the agents do.
 
 pub mod deadline;
+pub mod drbd;
 pub mod log;
 pub mod man;
 pub mod ocf;
