@@ -1,0 +1,169 @@
+//! Test harness shared by the integration tests that need real Pacemaker, Corosync or network
+//! namespaces. Include it with `mod support;` from a `tests/<area>_*.rs` file.
+//!
+//! Everything here runs as root, starts its components itself and removes them again in `Drop`
+//! (processes by PID, namespaces by the name this process created), so tests can run in
+//! parallel and a failing test still cleans up. Names are unique per process and call
+//! ([`unique_name`]), state lives in a fresh directory per test ([`LabDir`]).
+//!
+//! - [`Netns`]: a throwaway network namespace with veth helpers.
+//! - [`Stage`]: Bulwark's built agents (plus test fixtures) in the layout the lab overlays on
+//!   `/usr/sbin` and `/usr/lib/ocf/resource.d`; [`overlay_exec`] runs one command that sees them.
+//! - [`Cluster`]: one or two real Corosync + Pacemaker nodes, each in its own network, mount,
+//!   UTS and PID namespaces, started with the scripts in `crm-examples/lab/`.
+#![allow(dead_code)]
+
+pub mod cluster;
+pub mod netns;
+pub mod stage;
+
+pub use cluster::Cluster;
+pub use netns::Netns;
+pub use stage::{overlay_exec, Stage};
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Time limit for one command run by the harness (pcs, crm_mon, ip ...). Generous: the limit
+/// only exists so a wedged tool fails the test instead of hanging it.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace root (where `Cargo.toml`, `target/` and `crm-examples/` are).
+pub fn workspace_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The project's lab scripts (`crm-examples/lab/`).
+pub fn lab_scripts_dir() -> PathBuf {
+    workspace_dir().join("crm-examples").join("lab")
+}
+
+/// A test fixture under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    workspace_dir().join("tests").join("fixtures").join(rel)
+}
+
+/// Where built binaries are: `$BULWARK_BIN_DIR`, else `<workspace>/target/debug`.
+pub fn bin_dir() -> PathBuf {
+    match std::env::var_os("BULWARK_BIN_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_dir().join("target").join("debug"),
+    }
+}
+
+/// Path of workspace binary `name` (an agent, a test double). Panics with the fix when it has
+/// not been built: integration tests only build this package's own binaries.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    if !path.is_file() {
+        panic!(
+            "{} not found: run `cargo build --workspace --bins` first \
+             (or point BULWARK_BIN_DIR at the directory holding the binaries)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// A name unique to this process and call: `prefix` + PID + "x" + counter. With a prefix of at
+/// most 2 characters the result fits a 15-character interface name.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}x{n}", std::process::id())
+}
+
+/// Calls `cond` every 200 ms until it returns true (-> true) or `timeout` has passed (-> false).
+/// Tests assert on the result; the timeout is a bound on waiting, not a performance claim.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs `cmd` to completion within [`COMMAND_TIMEOUT`] and returns what it printed. Panics
+/// only when it cannot be started or overruns: a non-zero exit is the caller's to judge.
+pub fn run(cmd: &mut Command) -> Output {
+    run_within(cmd, COMMAND_TIMEOUT)
+}
+
+/// [`run`] with an explicit time limit.
+pub fn run_within(cmd: &mut Command, timeout: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    match bulwark::process::run_captured(cmd, timeout) {
+        Ok(c) => Output {
+            status: c.status,
+            stdout: c.stdout,
+            stderr: c.stderr,
+        },
+        Err(e) => panic!("{shown}: {e}"),
+    }
+}
+
+/// Panics with the command's stderr unless it succeeded; returns its stdout.
+pub fn expect_success(what: &str, out: &Output) -> String {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh directory for one test's state under the temp dir, mode 0755 (daemons running as
+/// hacluster or nobody may need to traverse it). Removed on drop, unless the thread is
+/// panicking: then it is kept and its path printed for the post-mortem.
+pub struct LabDir {
+    path: PathBuf,
+}
+
+impl LabDir {
+    pub fn new(tag: &str) -> LabDir {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        loop {
+            let path = base.join(format!("bulwark-{tag}-{}", unique_name("")));
+            match std::fs::DirBuilder::new().mode(0o755).create(&path) {
+                Ok(()) => return LabDir { path },
+                // Left over by an earlier run that had the same PID: take the next counter.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("cannot create {}: {e}", path.display()),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for LabDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test failed: lab state kept in {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Start time of a process (field 22 of /proc/PID/stat), to check that a PID still names the
+/// process we started before signalling it.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
