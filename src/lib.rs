@@ -7,6 +7,7 @@
 
 pub mod deadline;
 pub mod drbd;
+pub mod fence;
 pub mod log;
 pub mod man;
 pub mod ocf;

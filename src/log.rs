@@ -118,6 +118,24 @@ impl Logger {
         }
     }
 
+    /// Fence agents' `verbose` / `debug_file` / `quiet`: debug lines to stderr and/or a file,
+    /// or nothing on stderr at all.
+    pub fn configure(mut self, verbose: bool, debug_file: Option<String>, quiet: bool) -> Logger {
+        if verbose || debug_file.is_some() {
+            self.debug = true;
+        }
+        if debug_file.is_some() {
+            self.debuglog = debug_file;
+        }
+        if verbose {
+            self.stderr = true;
+        }
+        if quiet {
+            self.stderr = false;
+        }
+        self
+    }
+
     pub fn debug_enabled(&self) -> bool {
         self.debug
     }

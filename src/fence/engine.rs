@@ -1,0 +1,521 @@
+//! The fence state machine: what `on`, `off`, `reboot` and `status` do with a power switch.
+//!
+//! The rule that matters: **success for `off` (and the off half of `reboot`) is reported only
+//! after a status reading of every plug says OFF** after the command was sent. A reading that
+//! is not a clear ON/OFF is an error, never "off". Timing is wall clock, bounded by both
+//! `power_timeout` and the run's deadline, and polls start fast (a BMC usually confirms within
+//! tens of milliseconds) instead of sleeping `power_wait` blindly.
+
+use super::FenceError;
+use crate::deadline::Deadline;
+use std::fmt;
+use std::time::Duration;
+
+/// A power reading. There is deliberately no "unknown": a device that cannot say is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerState {
+    On,
+    Off,
+}
+
+impl fmt::Display for PowerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PowerState::On => "ON",
+            PowerState::Off => "OFF",
+        })
+    }
+}
+
+/// One outlet as `list` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlet {
+    pub id: String,
+    pub alias: String,
+    pub state: Option<PowerState>,
+}
+
+/// A connected power device: one session, reused for every step of one action. `plug` is the
+/// outlet for multi-outlet devices and empty for a BMC.
+pub trait PowerSwitch {
+    fn power_state(&mut self, plug: &str, deadline: Deadline) -> Result<PowerState, FenceError>;
+    fn set_power(
+        &mut self,
+        plug: &str,
+        state: PowerState,
+        deadline: Deadline,
+    ) -> Result<(), FenceError>;
+    /// One power-cycle command (`method=cycle`).
+    fn power_cycle(&mut self, _plug: &str, _deadline: Deadline) -> Result<(), FenceError> {
+        Err(FenceError::new(
+            "this device has no power-cycle command; use method=onoff",
+        ))
+    }
+    /// Every outlet with its name (multi-outlet devices).
+    fn list(&mut self, _deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
+        Err(FenceError::new(
+            "this device has a single outlet; list is not supported",
+        ))
+    }
+}
+
+/// The timing of one action.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub power_timeout: Duration,
+    pub power_wait: Duration,
+    /// Longest pause between status polls.
+    pub poll_max: Duration,
+    pub retry_on: u32,
+}
+
+/// What happened, for the success line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    AlreadyOff,
+    AlreadyOn,
+    PoweredOff,
+    PoweredOn,
+    Rebooted,
+    /// Off was confirmed but power-on did not come back: still a successful fence.
+    RebootedOnFailed(String),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::AlreadyOff => f.write_str("Success: Already OFF"),
+            Outcome::AlreadyOn => f.write_str("Success: Already ON"),
+            Outcome::PoweredOff => f.write_str("Success: Powered OFF"),
+            Outcome::PoweredOn => f.write_str("Success: Powered ON"),
+            Outcome::Rebooted => f.write_str("Success: Rebooted"),
+            Outcome::RebootedOnFailed(why) => {
+                write!(f, "Success: Rebooted (powered OFF; power ON failed: {why})")
+            }
+        }
+    }
+}
+
+fn plug_label(plug: &str) -> String {
+    if plug.is_empty() {
+        "the target".to_string()
+    } else {
+        format!("plug {plug}")
+    }
+}
+
+fn read_all(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    deadline: Deadline,
+) -> Result<Vec<PowerState>, FenceError> {
+    plugs.iter().map(|p| sw.power_state(p, deadline)).collect()
+}
+
+/// Polls until every plug reads `want`, or `power_timeout` / the deadline runs out.
+/// Read errors while polling are retried (a dropped packet is not a verdict) but the last one
+/// is reported if time runs out.
+pub fn confirm(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    want: PowerState,
+    timing: &Timing,
+    deadline: Deadline,
+) -> Result<(), FenceError> {
+    let until = Deadline::after(timing.power_timeout).min(deadline);
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(20).min(timing.poll_max);
+    loop {
+        let mut last_error = None;
+        let mut pending = None;
+        for p in plugs {
+            match sw.power_state(p, until) {
+                Ok(s) if s == want => {}
+                Ok(s) => {
+                    pending = Some((p.clone(), s));
+                    break;
+                }
+                Err(e) => {
+                    last_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if pending.is_none() && last_error.is_none() {
+            return Ok(());
+        }
+        if until.remaining() <= pause {
+            let waited = started.elapsed();
+            return Err(match (pending, last_error) {
+                (Some((p, s)), _) => FenceError::new(format!(
+                    "timed out: {} still reads {s} after {:.1} s, expected {want}",
+                    plug_label(&p),
+                    waited.as_secs_f64()
+                )),
+                (None, Some(e)) => {
+                    FenceError::new(format!("timed out waiting for {want}: {}", e.reason))
+                }
+                (None, None) => unreachable!("handled above"),
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(timing.poll_max);
+    }
+}
+
+fn settle(timing: &Timing, deadline: Deadline) {
+    if !timing.power_wait.is_zero() {
+        std::thread::sleep(deadline.cap(timing.power_wait));
+    }
+}
+
+/// `off`: every plug off, then confirmed off (all of them) by fresh readings.
+pub fn power_off(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    timing: &Timing,
+    deadline: Deadline,
+) -> Result<Outcome, FenceError> {
+    let states = read_all(sw, plugs, deadline)?;
+    if states.iter().all(|s| *s == PowerState::Off) {
+        return Ok(Outcome::AlreadyOff);
+    }
+    for (p, s) in plugs.iter().zip(&states) {
+        if *s != PowerState::Off {
+            sw.set_power(p, PowerState::Off, deadline)?;
+        }
+    }
+    confirm(sw, plugs, PowerState::Off, timing, deadline)?;
+    settle(timing, deadline);
+    Ok(Outcome::PoweredOff)
+}
+
+/// `on`: every plug on, confirmed, with `retry_on` attempts.
+pub fn power_on(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    timing: &Timing,
+    deadline: Deadline,
+) -> Result<Outcome, FenceError> {
+    let states = read_all(sw, plugs, deadline)?;
+    if states.iter().all(|s| *s == PowerState::On) {
+        return Ok(Outcome::AlreadyOn);
+    }
+    let mut last = None;
+    for _ in 0..timing.retry_on.max(1) {
+        let mut sent = Ok(());
+        for p in plugs {
+            // A plug that is already on just gets a harmless repeat of the command.
+            if let Err(e) = sw.set_power(p, PowerState::On, deadline) {
+                sent = Err(e);
+                break;
+            }
+        }
+        match sent.and_then(|()| confirm(sw, plugs, PowerState::On, timing, deadline)) {
+            Ok(()) => {
+                settle(timing, deadline);
+                return Ok(Outcome::PoweredOn);
+            }
+            Err(e) => last = Some(e),
+        }
+        if deadline.expired() {
+            break;
+        }
+    }
+    Err(last.unwrap_or_else(|| FenceError::new("power on was not attempted")))
+}
+
+/// `reboot` with `method=onoff`: off and confirm for all plugs, then on. Success depends on
+/// the off half only, as the fence API defines it.
+pub fn reboot_onoff(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    timing: &Timing,
+    deadline: Deadline,
+) -> Result<Outcome, FenceError> {
+    power_off(sw, plugs, timing, deadline)?;
+    match power_on(sw, plugs, timing, deadline) {
+        Ok(_) => Ok(Outcome::Rebooted),
+        Err(e) => Ok(Outcome::RebootedOnFailed(e.reason)),
+    }
+}
+
+/// `reboot` with `method=cycle`: allowed only when every plug is on (a cycle of an off
+/// machine is refused by many BMCs, and powering it on is then the honest reboot). Success
+/// requires an OFF reading observed after the cycle command; a machine seen coming back ON
+/// without an OFF reading in between is reported as unconfirmed, never as fenced.
+pub fn reboot_cycle(
+    sw: &mut dyn PowerSwitch,
+    plugs: &[String],
+    timing: &Timing,
+    deadline: Deadline,
+) -> Result<Outcome, FenceError> {
+    let states = read_all(sw, plugs, deadline)?;
+    if states.iter().all(|s| *s == PowerState::Off) {
+        power_on(sw, plugs, timing, deadline)?;
+        return Ok(Outcome::Rebooted);
+    }
+    if let Some((p, _)) = plugs
+        .iter()
+        .zip(&states)
+        .find(|(_, s)| **s == PowerState::Off)
+    {
+        return Err(FenceError::new(format!(
+            "method=cycle needs every plug on, but {} is OFF; use method=onoff",
+            plug_label(p)
+        )));
+    }
+    for p in plugs {
+        sw.power_cycle(p, deadline)?;
+    }
+    // Watch closely for the OFF phase: it may last well under a second.
+    let fast = Timing {
+        poll_max: Duration::from_millis(20),
+        ..*timing
+    };
+    confirm(sw, plugs, PowerState::Off, &fast, deadline).map_err(|e| {
+        FenceError::new(format!(
+            "power cycle not confirmed: no OFF reading was observed ({}); use method=onoff",
+            e.reason
+        ))
+    })?;
+    Ok(Outcome::Rebooted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A scripted device. Each plug has a state; commands take effect after `lag` status
+    /// reads, or never when `ignore` is set; reads can fail the first `flaky` times.
+    #[derive(Default)]
+    struct FakeSwitch {
+        state: HashMap<String, PowerState>,
+        pending: HashMap<String, (PowerState, u32)>,
+        lag: u32,
+        ignore_off: bool,
+        ignore_on: bool,
+        flaky: u32,
+        always_fail_reads: bool,
+        cycle_off_reads: u32,
+        events: Vec<String>,
+    }
+
+    impl FakeSwitch {
+        fn new(plugs: &[(&str, PowerState)]) -> Self {
+            FakeSwitch {
+                state: plugs.iter().map(|(p, s)| (p.to_string(), *s)).collect(),
+                ..Default::default()
+            }
+        }
+    }
+
+    impl PowerSwitch for FakeSwitch {
+        fn power_state(&mut self, plug: &str, _: Deadline) -> Result<PowerState, FenceError> {
+            if self.always_fail_reads || self.flaky > 0 {
+                self.flaky = self.flaky.saturating_sub(1);
+                return Err(FenceError::new("no answer"));
+            }
+            if let Some((target, left)) = self.pending.get_mut(plug) {
+                if *left == 0 {
+                    let t = *target;
+                    self.state.insert(plug.to_string(), t);
+                    self.pending.remove(plug);
+                } else {
+                    *left -= 1;
+                }
+            }
+            let s = self.state[plug];
+            self.events.push(format!("read {plug} {s}"));
+            Ok(s)
+        }
+        fn set_power(&mut self, plug: &str, s: PowerState, _: Deadline) -> Result<(), FenceError> {
+            self.events.push(format!("set {plug} {s}"));
+            let ignored = match s {
+                PowerState::Off => self.ignore_off,
+                PowerState::On => self.ignore_on,
+            };
+            if !ignored {
+                self.pending.insert(plug.to_string(), (s, self.lag));
+            }
+            Ok(())
+        }
+        fn power_cycle(&mut self, plug: &str, _: Deadline) -> Result<(), FenceError> {
+            self.events.push(format!("cycle {plug}"));
+            if self.cycle_off_reads > 0 {
+                self.state.insert(plug.to_string(), PowerState::Off);
+                self.pending
+                    .insert(plug.to_string(), (PowerState::On, self.cycle_off_reads));
+            }
+            Ok(())
+        }
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            power_timeout: Duration::from_millis(300),
+            power_wait: Duration::ZERO,
+            poll_max: Duration::from_millis(5),
+            retry_on: 1,
+        }
+    }
+
+    fn plugs(p: &[&str]) -> Vec<String> {
+        p.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn dl() -> Deadline {
+        Deadline::after(Duration::from_secs(5))
+    }
+
+    use PowerState::{Off, On};
+
+    #[test]
+    fn off_is_success_only_after_an_off_reading() {
+        for lag in [0, 1, 3] {
+            let mut sw = FakeSwitch::new(&[("", On)]);
+            sw.lag = lag;
+            assert_eq!(
+                power_off(&mut sw, &plugs(&[""]), &timing(), dl()),
+                Ok(Outcome::PoweredOff)
+            );
+            assert_eq!(sw.events.last().unwrap(), "read  OFF");
+        }
+    }
+
+    #[test]
+    fn a_device_that_ignores_off_is_a_failure_never_success() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_off = true;
+        let e = power_off(&mut sw, &plugs(&[""]), &timing(), dl()).unwrap_err();
+        assert!(
+            e.reason.contains("timed out") && e.reason.contains("still reads ON"),
+            "{e}"
+        );
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_off = true;
+        assert!(reboot_onoff(&mut sw, &plugs(&[""]), &timing(), dl()).is_err());
+    }
+
+    #[test]
+    fn unreadable_status_is_never_off() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.always_fail_reads = true;
+        assert!(power_off(&mut sw, &plugs(&[""]), &timing(), dl()).is_err());
+        assert!(sw.events.iter().all(|e| !e.starts_with("set")));
+    }
+
+    #[test]
+    fn flaky_reads_while_confirming_are_retried() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        let p = plugs(&[""]);
+        sw.set_power("", Off, dl()).unwrap();
+        sw.flaky = 2;
+        assert!(confirm(&mut sw, &p, Off, &timing(), dl()).is_ok());
+    }
+
+    #[test]
+    fn already_off_and_already_on() {
+        let mut sw = FakeSwitch::new(&[("1", Off), ("2", Off)]);
+        assert_eq!(
+            power_off(&mut sw, &plugs(&["1", "2"]), &timing(), dl()),
+            Ok(Outcome::AlreadyOff)
+        );
+        let mut sw = FakeSwitch::new(&[("1", On)]);
+        assert_eq!(
+            power_on(&mut sw, &plugs(&["1"]), &timing(), dl()),
+            Ok(Outcome::AlreadyOn)
+        );
+    }
+
+    /// Every mix of initial states and lags for two outlets: no outlet is switched on before
+    /// every outlet has been read OFF after the off commands.
+    #[test]
+    fn multi_plug_reboot_never_powers_on_before_all_are_confirmed_off() {
+        for a in [On, Off] {
+            for b in [On, Off] {
+                for lag in 0..3 {
+                    let mut sw = FakeSwitch::new(&[("1", a), ("2", b)]);
+                    sw.lag = lag;
+                    let r = reboot_onoff(&mut sw, &plugs(&["1", "2"]), &timing(), dl());
+                    assert_eq!(r, Ok(Outcome::Rebooted), "{a} {b} {lag}");
+                    let first_on = sw
+                        .events
+                        .iter()
+                        .position(|e| e.starts_with("set") && e.ends_with("ON"))
+                        .unwrap();
+                    for plug in ["1", "2"] {
+                        let confirmed_off = sw.events[..first_on]
+                            .iter()
+                            .rposition(|e| *e == format!("read {plug} OFF"));
+                        assert!(confirmed_off.is_some(), "{a} {b} {lag}: {:?}", sw.events);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reboot_reports_success_when_only_power_on_fails() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_on = true;
+        match reboot_onoff(&mut sw, &plugs(&[""]), &timing(), dl()) {
+            Ok(Outcome::RebootedOnFailed(why)) => assert!(why.contains("OFF")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn retry_on_repeats_power_on() {
+        let mut sw = FakeSwitch::new(&[("", Off)]);
+        sw.ignore_on = true;
+        let t = Timing {
+            retry_on: 3,
+            power_timeout: Duration::from_millis(30),
+            ..timing()
+        };
+        assert!(power_on(&mut sw, &plugs(&[""]), &t, dl()).is_err());
+        assert_eq!(sw.events.iter().filter(|e| e.starts_with("set")).count(), 3);
+    }
+
+    #[test]
+    fn cycle_needs_an_off_reading() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.cycle_off_reads = 2;
+        assert_eq!(
+            reboot_cycle(&mut sw, &plugs(&[""]), &timing(), dl()),
+            Ok(Outcome::Rebooted)
+        );
+        // The device accepts the cycle but never reads OFF: unconfirmed.
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        let e = reboot_cycle(&mut sw, &plugs(&[""]), &timing(), dl()).unwrap_err();
+        assert!(e.reason.contains("not confirmed"), "{e}");
+        // Off target: powered on instead of cycled.
+        let mut sw = FakeSwitch::new(&[("", Off)]);
+        assert_eq!(
+            reboot_cycle(&mut sw, &plugs(&[""]), &timing(), dl()),
+            Ok(Outcome::Rebooted)
+        );
+        assert!(!sw.events.iter().any(|e| e.starts_with("cycle")));
+    }
+
+    #[test]
+    fn the_deadline_bounds_confirmation() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_off = true;
+        let t = Timing {
+            power_timeout: Duration::from_secs(30),
+            ..timing()
+        };
+        let start = std::time::Instant::now();
+        assert!(power_off(
+            &mut sw,
+            &plugs(&[""]),
+            &t,
+            Deadline::after(Duration::from_millis(100))
+        )
+        .is_err());
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}

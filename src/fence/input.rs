@@ -1,0 +1,188 @@
+//! Reading a fence request: `name=value` lines on stdin (how pacemaker-fenced calls), or long
+//! and short options on the command line (how admins call). Never both: any argument at all
+//! means stdin is not read, as in fence-agents.
+
+use crate::params::{find, Kind, Param};
+
+/// A raw request: ordered `(canonical name, value)` pairs and the warnings to print.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RawRequest {
+    pub pairs: Vec<(String, String)>,
+    /// Unknown stdin names: ignored (the API says so) but mentioned once on stderr.
+    pub ignored: Vec<String>,
+}
+
+/// Names Pacemaker may send that no agent declares and that are silently accepted.
+const SILENT: &[&str] = &["nodename"];
+
+/// Parses stdin text. Lines are trimmed; `#` lines and blank lines are skipped; the value runs
+/// to the end of the line with one pair of surrounding double quotes removed; names may use
+/// `-` for `_`; the last occurrence wins (resolved later, by order).
+pub fn parse_stdin(decl: &'static [Param], text: &str) -> RawRequest {
+    let mut req = RawRequest::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            req.ignored.push(line.chars().take(40).collect());
+            continue;
+        };
+        let name = name.trim().replace('-', "_");
+        let value = strip_quotes(value.trim());
+        match find(decl, &name) {
+            Some(p) => req.pairs.push((p.name.to_string(), value.to_string())),
+            None if SILENT.contains(&name.as_str()) => {}
+            None => req.ignored.push(name),
+        }
+    }
+    req
+}
+
+fn strip_quotes(v: &str) -> &str {
+    v.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v)
+}
+
+/// Why the command line was refused; the runtime prints it and exits 1.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ArgError(pub String);
+
+/// Parses `--name=value`, `--name value`, `-x value`, `-xvalue`; a boolean option without a
+/// value means true. Option names are the parameter names with `_` written as `-`
+/// (`--power-timeout`), the underscore form is accepted too. Secrets are refused here.
+pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest, ArgError> {
+    let mut req = RawRequest::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let (param, inline): (&Param, Option<String>) = if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let p = find(decl, &name.replace('-', "_"))
+                .ok_or_else(|| ArgError(format!("unknown option '--{name}'")))?;
+            (p, inline)
+        } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let mut chars = short.chars();
+            let letter = chars.next().unwrap_or('-');
+            let rest: String = chars.collect();
+            let p = decl
+                .iter()
+                .find(|p| p.short == Some(letter))
+                .ok_or_else(|| ArgError(format!("unknown option '-{letter}'")))?;
+            (p, (!rest.is_empty()).then_some(rest))
+        } else {
+            return Err(ArgError(format!("unexpected argument '{arg}'")));
+        };
+        if param.secret {
+            return Err(ArgError(format!(
+                "refusing '{}' on the command line, where any user can read it; pass it on standard input, or use password_script or password_file",
+                param.name
+            )));
+        }
+        let value = match (inline, param.kind) {
+            (Some(v), _) => v,
+            (None, Kind::Boolean) => "1".to_string(),
+            (None, _) => {
+                let v = args
+                    .get(i)
+                    .ok_or_else(|| ArgError(format!("option '{}' needs a value", param.name)))?;
+                i += 1;
+                v.clone()
+            }
+        };
+        req.pairs.push((param.name.to_string(), value));
+    }
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static DECL: &[Param] = &[
+        Param::string("action").aliases(&["option"]).short('o'),
+        Param::string("ip").aliases(&["ipaddr"]).short('a'),
+        Param::string("password")
+            .secret()
+            .aliases(&["passwd"])
+            .short('p'),
+        Param::boolean("ssl_insecure"),
+        Param::boolean("lanplus").short('P'),
+        Param::second("power_timeout"),
+    ];
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stdin_comments_quotes_aliases_and_unknown() {
+        let r = parse_stdin(
+            DECL,
+            "# comment\n\n  ipaddr=10.0.0.1 \naction=\"off\"\npasswd=a=b \nbogus=1\nnodename=node2\npower-timeout=5\nip=10.0.0.2\n",
+        );
+        assert_eq!(
+            r.pairs,
+            vec![
+                ("ip".into(), "10.0.0.1".into()),
+                ("action".into(), "off".into()),
+                ("password".into(), "a=b".into()),
+                ("power_timeout".into(), "5".into()),
+                ("ip".into(), "10.0.0.2".into()),
+            ]
+        );
+        assert_eq!(r.ignored, vec!["bogus".to_string()]);
+    }
+
+    #[test]
+    fn argv_forms() {
+        let r = parse_args(
+            DECL,
+            &args(&[
+                "-o",
+                "status",
+                "--ip=1.2.3.4",
+                "-P",
+                "--ssl-insecure=0",
+                "--power-timeout",
+                "3",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            r.pairs,
+            vec![
+                ("action".into(), "status".into()),
+                ("ip".into(), "1.2.3.4".into()),
+                ("lanplus".into(), "1".into()),
+                ("ssl_insecure".into(), "0".into()),
+                ("power_timeout".into(), "3".into()),
+            ]
+        );
+        assert_eq!(
+            parse_args(DECL, &args(&["-ostatus"])).unwrap().pairs,
+            vec![("action".into(), "status".into())]
+        );
+    }
+
+    #[test]
+    fn argv_refusals_name_the_option() {
+        let e = parse_args(DECL, &args(&["--bogus=1"])).unwrap_err();
+        assert!(e.0.contains("--bogus"), "{e:?}");
+        let e = parse_args(DECL, &args(&["-x"])).unwrap_err();
+        assert!(e.0.contains("-x"), "{e:?}");
+        let e = parse_args(DECL, &args(&["-p", "hunter2"])).unwrap_err();
+        assert!(
+            e.0.contains("password") && !e.0.contains("hunter2"),
+            "{e:?}"
+        );
+        let e = parse_args(DECL, &args(&["--ip"])).unwrap_err();
+        assert!(e.0.contains("needs a value"), "{e:?}");
+    }
+}

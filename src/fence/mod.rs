@@ -1,0 +1,42 @@
+//! The fence-agent runtime shared by every Bulwark STONITH agent: the fence-agents API
+//! (stdin `name=value` or options, actions, exit codes 0/1/2), the power state machine that
+//! never reports OFF without reading it, deadlines, and metadata in fence-agents' dialect.
+//! It knows no protocol: agents provide a [`PowerSwitch`].
+
+pub mod engine;
+pub mod input;
+pub mod metadata;
+pub mod runtime;
+pub mod spec;
+
+pub use engine::{Outlet, PowerState, PowerSwitch, Timing};
+pub use runtime::{
+    declaration, execute, invoked_name, run, FenceAction, FenceAgent, Method, Request,
+};
+pub use spec::FenceSpec;
+
+use std::fmt;
+
+/// A failed fence action: one line for the operator (pacemaker-fenced logs it at warning and
+/// maps "timed out" in it to a timeout). Never holds a secret. Always exit status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FenceError {
+    pub reason: String,
+}
+
+impl FenceError {
+    pub fn new(reason: impl Into<String>) -> Self {
+        let reason: String = reason.into();
+        FenceError {
+            reason: reason.lines().map(str::trim).collect::<Vec<_>>().join("; "),
+        }
+    }
+}
+
+impl fmt::Display for FenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for FenceError {}

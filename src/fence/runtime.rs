@@ -1,0 +1,350 @@
+//! Running one fence action: stdin or argv in, one result line and an exit code out.
+
+use super::engine::{self, Outcome, PowerState, PowerSwitch, Timing};
+use super::input::{parse_args, parse_stdin, RawRequest};
+use super::metadata;
+use super::spec::{FenceSpec, ACTION, COMMON, PLUG};
+use super::FenceError;
+use crate::deadline::Deadline;
+use crate::log::Logger;
+use crate::params::{Param, Values};
+use crate::secret::Secret;
+use std::io::{IsTerminal, Read, Write};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceAction {
+    On,
+    Off,
+    Reboot,
+    Status,
+    Monitor,
+    List,
+    ListStatus,
+    Metadata,
+    Manpage,
+    ValidateAll,
+}
+
+impl FenceAction {
+    pub fn parse(word: &str) -> Option<FenceAction> {
+        Some(match word.trim().to_ascii_lowercase().as_str() {
+            "on" | "enable" => FenceAction::On,
+            "off" | "disable" => FenceAction::Off,
+            "reboot" => FenceAction::Reboot,
+            "status" => FenceAction::Status,
+            "monitor" => FenceAction::Monitor,
+            "list" => FenceAction::List,
+            "list-status" => FenceAction::ListStatus,
+            "metadata" | "meta-data" => FenceAction::Metadata,
+            "manpage" => FenceAction::Manpage,
+            "validate-all" => FenceAction::ValidateAll,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    OnOff,
+    Cycle,
+}
+
+/// One parsed and checked request.
+pub struct Request {
+    pub action: FenceAction,
+    pub values: Values,
+    /// Outlets to act on; one empty string for single-outlet devices.
+    pub plugs: Vec<String>,
+    pub method: Method,
+    pub timing: Timing,
+    pub delay: Duration,
+    pub login_timeout: Duration,
+    pub deadline: Deadline,
+    pub log: Logger,
+}
+
+impl Request {
+    /// The device password from `password` (stdin), `password_file` or `password_script`,
+    /// in that order. Errors name the source, never the content.
+    pub fn password(&self) -> Result<Option<Secret>, FenceError> {
+        if let Some(p) = self.values.get("password") {
+            return Ok(Some(Secret::from(p)));
+        }
+        if let Some(path) = self.values.non_empty("password_file") {
+            return Secret::from_file(std::path::Path::new(path))
+                .map(Some)
+                .map_err(FenceError::new);
+        }
+        if let Some(script) = self.values.non_empty("password_script") {
+            return Secret::from_script(script, self.deadline.cap(self.login_timeout))
+                .map(Some)
+                .map_err(FenceError::new);
+        }
+        Ok(None)
+    }
+
+    /// The time allowed to open a session: `login_timeout`, capped by the deadline.
+    pub fn login_deadline(&self) -> Deadline {
+        Deadline::after(self.login_timeout).min(self.deadline)
+    }
+}
+
+/// A fence agent: its description and how to reach its device.
+pub trait FenceAgent {
+    fn spec(&self) -> &'static FenceSpec;
+
+    /// Agent-specific checks beyond each parameter's own (validate-all and every action).
+    fn check(&self, _req: &Request) -> Result<(), FenceError> {
+        Ok(())
+    }
+
+    /// Opens one session with the device, used for every step of the action.
+    fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError>;
+}
+
+/// The full parameter list: `action`, the agent's groups, `plug` for multi-outlet devices,
+/// then the common timing options. Leaked once: a fence agent is a short-lived process.
+pub fn declaration(spec: &FenceSpec) -> &'static [Param] {
+    let mut all: Vec<Param> = ACTION.to_vec();
+    for g in spec.groups {
+        all.extend_from_slice(g);
+    }
+    if spec.multi_outlet {
+        all.extend_from_slice(PLUG);
+    }
+    all.extend_from_slice(COMMON);
+    Box::leak(all.into_boxed_slice())
+}
+
+/// The name the binary was invoked as (`fence_bulwark_idrac` through a symlink).
+pub fn invoked_name() -> String {
+    std::env::args()
+        .next()
+        .and_then(|a| a.rsplit('/').next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn run<A: FenceAgent>(agent: A) -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let stdin = std::io::stdin();
+    let input = if args.is_empty() && !stdin.is_terminal() {
+        let mut text = String::new();
+        let _ = stdin.lock().take(1 << 20).read_to_string(&mut text);
+        Some(text)
+    } else {
+        None
+    };
+    let code = execute(
+        &agent,
+        &args,
+        input.as_deref(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    std::process::exit(code)
+}
+
+fn fail(err: &mut dyn Write, log: Option<&Logger>, e: &FenceError) -> i32 {
+    if let Some(l) = log {
+        l.debug(&format!("failed: {}", e.reason));
+    }
+    let _ = writeln!(err, "{}", e.reason);
+    1
+}
+
+/// The whole invocation with injectable streams (tests). Returns the exit code.
+pub fn execute<A: FenceAgent>(
+    agent: &A,
+    args: &[String],
+    stdin: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let spec = agent.spec();
+    let decl = declaration(spec);
+    let raw = if args.is_empty() {
+        Ok(parse_stdin(decl, stdin.unwrap_or("")))
+    } else {
+        parse_args(decl, args)
+    };
+    let RawRequest { pairs, ignored } = match raw {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                err,
+                None,
+                &FenceError::new(format!("{}: {}", spec.name, e.0)),
+            )
+        }
+    };
+    let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let log = Logger::from_env(spec.name, None).configure(
+        values.flag("verbose"),
+        values.non_empty("debug_file").map(str::to_string),
+        values.flag("quiet"),
+    );
+    if !ignored.is_empty() {
+        log.warn(&format!(
+            "ignoring unknown parameter(s): {}",
+            ignored.join(", ")
+        ));
+    }
+
+    let word = values.get("action").unwrap_or("reboot").to_string();
+    let Some(action) = FenceAction::parse(&word) else {
+        return fail(
+            err,
+            Some(&log),
+            &FenceError::new(format!("Unrecognised action '{word}'")),
+        );
+    };
+    match action {
+        FenceAction::Metadata => {
+            let _ = out.write_all(metadata::render(spec, decl).as_bytes());
+            return 0;
+        }
+        FenceAction::Manpage => {
+            let _ = out.write_all(crate::man::fence_page(spec, decl).as_bytes());
+            return 0;
+        }
+        _ => {}
+    }
+    if let Err(e) = values.validate() {
+        return fail(err, Some(&log), &FenceError::new(e.to_string()));
+    }
+    let req = match build_request(spec, action, values, log) {
+        Ok(r) => r,
+        Err(e) => return fail(err, None, &e),
+    };
+    if let Err(e) = agent.check(&req) {
+        return fail(err, Some(&req.log), &e);
+    }
+    if action == FenceAction::ValidateAll {
+        return 0;
+    }
+    match act(agent, &req, out) {
+        Ok(code) => code,
+        Err(e) => fail(err, Some(&req.log), &e),
+    }
+}
+
+fn seconds(values: &Values, name: &str) -> Duration {
+    values.seconds(name).unwrap_or_default()
+}
+
+fn build_request(
+    spec: &FenceSpec,
+    action: FenceAction,
+    values: Values,
+    log: Logger,
+) -> Result<Request, FenceError> {
+    let plugs: Vec<String> = if spec.multi_outlet {
+        let sep = values.get("plug_separator").unwrap_or(",");
+        let sep = if sep.is_empty() { "," } else { sep };
+        values
+            .non_empty("plug")
+            .map(|p| {
+                p.split(sep)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![String::new()]
+    };
+    let needs_plug = matches!(
+        action,
+        FenceAction::On | FenceAction::Off | FenceAction::Reboot | FenceAction::Status
+    );
+    if spec.multi_outlet && needs_plug && plugs.is_empty() {
+        return Err(FenceError::new(
+            "parameter 'plug' is required for this action",
+        ));
+    }
+    let method = match values.get("method") {
+        Some("cycle") => Method::Cycle,
+        _ => Method::OnOff,
+    };
+    let timing = Timing {
+        power_timeout: seconds(&values, "power_timeout"),
+        power_wait: seconds(&values, "power_wait"),
+        poll_max: seconds(&values, "stonith_status_sleep"),
+        retry_on: values.integer("retry_on").unwrap_or(1).clamp(1, 100) as u32,
+    };
+    let deadline = Deadline::from_timeout(seconds(&values, "agent_timeout"));
+    Ok(Request {
+        action,
+        plugs,
+        method,
+        timing,
+        delay: seconds(&values, "delay"),
+        login_timeout: seconds(&values, "login_timeout"),
+        deadline,
+        log,
+        values,
+    })
+}
+
+fn state_word(s: Option<PowerState>) -> &'static str {
+    match s {
+        Some(PowerState::On) => "ON",
+        Some(PowerState::Off) => "OFF",
+        None => "UNKNOWN",
+    }
+}
+
+fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i32, FenceError> {
+    if matches!(req.action, FenceAction::Off | FenceAction::Reboot) && !req.delay.is_zero() {
+        req.log
+            .debug(&format!("delay {:.1} s", req.delay.as_secs_f64()));
+        std::thread::sleep(req.deadline.cap(req.delay));
+    }
+    let mut sw = agent.connect(req)?;
+    let sw: &mut dyn PowerSwitch = sw.as_mut();
+    let plugs = &req.plugs;
+    let outcome = match req.action {
+        FenceAction::Status => {
+            let states: Vec<PowerState> = plugs
+                .iter()
+                .map(|p| sw.power_state(p, req.deadline))
+                .collect::<Result<_, _>>()?;
+            let off = states.iter().all(|s| *s == PowerState::Off);
+            let _ = writeln!(out, "Status: {}", if off { "OFF" } else { "ON" });
+            return Ok(if off { 2 } else { 0 });
+        }
+        FenceAction::Monitor => {
+            if req.values.declaration().iter().any(|p| p.name == "plug") {
+                sw.list(req.deadline)?;
+            } else {
+                sw.power_state("", req.deadline)?;
+            }
+            return Ok(0);
+        }
+        FenceAction::List | FenceAction::ListStatus => {
+            for o in sw.list(req.deadline)? {
+                if req.action == FenceAction::List {
+                    let _ = writeln!(out, "{},{}", o.id, o.alias);
+                } else {
+                    let _ = writeln!(out, "{},{},{}", o.id, o.alias, state_word(o.state));
+                }
+            }
+            return Ok(0);
+        }
+        FenceAction::Off => engine::power_off(sw, plugs, &req.timing, req.deadline)?,
+        FenceAction::On => engine::power_on(sw, plugs, &req.timing, req.deadline)?,
+        FenceAction::Reboot => match req.method {
+            Method::OnOff => engine::reboot_onoff(sw, plugs, &req.timing, req.deadline)?,
+            Method::Cycle => engine::reboot_cycle(sw, plugs, &req.timing, req.deadline)?,
+        },
+        FenceAction::Metadata | FenceAction::Manpage | FenceAction::ValidateAll => return Ok(0),
+    };
+    if let Outcome::RebootedOnFailed(why) = &outcome {
+        req.log
+            .warn(&format!("target powered off, but power on failed: {why}"));
+    }
+    let _ = writeln!(out, "{outcome}");
+    Ok(0)
+}
