@@ -10,6 +10,7 @@ pub mod drbd;
 pub mod fence;
 pub mod log;
 pub mod man;
+pub mod net;
 pub mod ocf;
 pub mod params;
 pub mod process;
