@@ -92,11 +92,12 @@ pub fn decode_open_session_response(p: &[u8]) -> Result<OpenSessionResponse, Mal
     let mut r = Reader::new(p);
     let tag = r.u8("Open Session tag")?;
     let status = RmcpStatus(r.u8("Open Session status")?);
-    let max_privilege = r.u8("Open Session privilege")? & 0x0F;
-    r.take(1, "Open Session reserved")?;
-    let console_sid = r.u32_le("Open Session console session ID")?;
     if status.0 != 0 {
-        // Error responses may stop after the console session ID (§13.18).
+        // Error responses may stop after the console session ID (§13.18); some BMCs
+        // (ipmi_sim) send only the tag and the status.
+        let max_privilege = r.u8("Open Session privilege").unwrap_or(0) & 0x0F;
+        let _ = r.take(1, "Open Session reserved");
+        let console_sid = r.u32_le("Open Session console session ID").unwrap_or(0);
         return Ok(OpenSessionResponse {
             tag,
             status,
@@ -106,6 +107,9 @@ pub fn decode_open_session_response(p: &[u8]) -> Result<OpenSessionResponse, Mal
             algorithms: (0, 0, 0),
         });
     }
+    let max_privilege = r.u8("Open Session privilege")? & 0x0F;
+    r.take(1, "Open Session reserved")?;
+    let console_sid = r.u32_le("Open Session console session ID")?;
     let bmc_sid = r.u32_le("Open Session managed system session ID")?;
     let mut algs = [0u8; 3];
     for (kind, alg) in algs.iter_mut().enumerate() {
@@ -157,18 +161,20 @@ pub fn decode_rakp2(p: &[u8]) -> Result<Rakp2, Malformed> {
     let mut r = Reader::new(p);
     let tag = r.u8("RAKP 2 tag")?;
     let status = RmcpStatus(r.u8("RAKP 2 status")?);
-    r.take(2, "RAKP 2 reserved")?;
-    let console_sid = r.u32_le("RAKP 2 console session ID")?;
     if status.0 != 0 {
+        // Error replies may be cut short after the status.
+        let _ = r.take(2, "RAKP 2 reserved");
         return Ok(Rakp2 {
             tag,
             status,
-            console_sid,
+            console_sid: r.u32_le("RAKP 2 console session ID").unwrap_or(0),
             bmc_random: [0; 16],
             bmc_guid: [0; 16],
             auth_code: Vec::new(),
         });
     }
+    r.take(2, "RAKP 2 reserved")?;
+    let console_sid = r.u32_le("RAKP 2 console session ID")?;
     let bmc_random = r.array::<16>("RAKP 2 random number")?;
     let bmc_guid = r.array::<16>("RAKP 2 GUID")?;
     let auth_code = r.rest().to_vec();
@@ -203,6 +209,15 @@ pub fn decode_rakp4(p: &[u8]) -> Result<Rakp4, Malformed> {
     let mut r = Reader::new(p);
     let tag = r.u8("RAKP 4 tag")?;
     let status = RmcpStatus(r.u8("RAKP 4 status")?);
+    if status.0 != 0 {
+        let _ = r.take(2, "RAKP 4 reserved");
+        return Ok(Rakp4 {
+            tag,
+            status,
+            console_sid: r.u32_le("RAKP 4 console session ID").unwrap_or(0),
+            icv: Vec::new(),
+        });
+    }
     r.take(2, "RAKP 4 reserved")?;
     let console_sid = r.u32_le("RAKP 4 console session ID")?;
     Ok(Rakp4 {
@@ -240,6 +255,10 @@ mod tests {
         }
         let err = decode_open_session_response(&[7, 0x11, 0, 0, 1, 0, 0, 0]).unwrap();
         assert!(err.status.rejects_algorithms());
+        let short = decode_open_session_response(&[7, 0x11]).unwrap();
+        assert_eq!(short.status, RmcpStatus(0x11));
+        assert_eq!(decode_rakp2(&[1, 0x0D]).unwrap().status, RmcpStatus(0x0D));
+        assert_eq!(decode_rakp4(&[1, 0x0F]).unwrap().status, RmcpStatus(0x0F));
         assert!(decode_rakp2(&[1, 0, 0, 0, 1, 0, 0, 0, 5]).is_err());
         assert!(decode_rakp4(&[1, 0, 0]).is_err());
     }

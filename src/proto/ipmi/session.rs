@@ -720,7 +720,9 @@ fn rakp(
         || rmcp::encode_v20(payload::RAKP1, 0, 0, &rakp1, None, &[0; 16]),
         |bytes| match setup_payload(bytes, payload::RAKP2) {
             Ok(Some(p)) => match rakp::decode_rakp2(&p) {
-                Ok(r) if r.tag == tag && r.console_sid == console_sid => Seen::Done(Ok(r)),
+                Ok(r) if r.tag == tag && (r.console_sid == console_sid || r.status.0 != 0) => {
+                    Seen::Done(Ok(r))
+                }
                 Ok(_) => Seen::Ignore,
                 Err(m) => Seen::Bad(m),
             },
@@ -754,7 +756,9 @@ fn rakp(
         || rmcp::encode_v20(payload::RAKP3, 0, 0, &rakp3, None, &[0; 16]),
         |bytes| match setup_payload(bytes, payload::RAKP4) {
             Ok(Some(p)) => match rakp::decode_rakp4(&p) {
-                Ok(r) if r.tag == tag && r.console_sid == console_sid => Seen::Done(Ok(r)),
+                Ok(r) if r.tag == tag && (r.console_sid == console_sid || r.status.0 != 0) => {
+                    Seen::Done(Ok(r))
+                }
                 Ok(_) => Seen::Ignore,
                 Err(m) => Seen::Bad(m),
             },

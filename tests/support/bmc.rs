@@ -1,0 +1,232 @@
+//! A simulated BMC for tests: OpenIPMI's `ipmi_sim` on 127.0.0.1 with a free UDP port, a
+//! generated `lan.conf` and emulator command file in a private temporary directory, and the
+//! project's chassis hook (`crm-examples/lab/sim/ipmi-chassis.sh`) keeping the power state in a
+//! file. Dropping the [`Bmc`] kills the simulator by PID and removes the directory.
+//!
+//! Include with `#[path = "support/bmc.rs"] mod bmc;`.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Users configured in every simulator: user 2 is the administrator, user 3 an operator and
+/// user 4 a user-level account, so privilege handling can be tested.
+pub const ADMIN: &str = "admin";
+pub const OPERATOR: &str = "oper";
+pub const PLAIN_USER: &str = "viewer";
+
+pub struct Bmc {
+    pub port: u16,
+    pub dir: PathBuf,
+    /// The password of every configured user (written only to lan.conf, never to argv).
+    pub password: String,
+    child: Child,
+}
+
+fn hook() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crm-examples/lab/sim/ipmi-chassis.sh")
+}
+
+fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
+    s.local_addr().expect("local address").port()
+}
+
+/// Get Channel Authentication Capabilities in RMCP/IPMI v1.5 framing, written out by hand so
+/// readiness does not depend on the code under test.
+const PING: [u8; 23] = [
+    0x06, 0x00, 0xFF, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x20, 0x18, 0xC8, 0x81, 0x00, 0x38,
+    0x8E, 0x04, 0xB5,
+];
+
+impl Bmc {
+    /// Starts a simulator with power on and password "pass". Panics (failing the test) if it
+    /// does not answer within 10 s.
+    pub fn start() -> Bmc {
+        Bmc::start_with_password("pass")
+    }
+
+    pub fn start_with_password(password: &str) -> Bmc {
+        Bmc::start_config(password, "admin")
+    }
+
+    /// `priv_limit` is the channel's privilege limit (callback, user, operator, admin).
+    pub fn start_config(password: &str, priv_limit: &str) -> Bmc {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("bulwark-bmc-{}-{}", std::process::id(), n));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sim")).expect("create BMC directory");
+        fs::write(dir.join("power"), "1\n").expect("write power state");
+        fs::write(
+            dir.join("bmc.emu"),
+            "mc_setbmc 0x20\n\
+             mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n\
+             sel_enable 0x20 1000 0x0a\n\
+             mc_enable 0x20\n",
+        )
+        .expect("write emu file");
+        // A port can be taken between probing and ipmi_sim's bind: retry with another one.
+        for _ in 0..5 {
+            let port = free_udp_port();
+            let auths = "none md2 md5 straight";
+            let conf = format!(
+                "name \"bulwark-test\"\n\
+                 set_working_mc 0x20\n\
+                 \x20 startlan 1\n\
+                 \x20   addr 127.0.0.1 {port}\n\
+                 \x20   priv_limit {priv_limit}\n\
+                 \x20   allowed_auths_callback {auths}\n\
+                 \x20   allowed_auths_user {auths}\n\
+                 \x20   allowed_auths_operator {auths}\n\
+                 \x20   allowed_auths_admin {auths}\n\
+                 \x20   guid a123456789abcdefa123456789abcdef\n\
+                 \x20 endlan\n\
+                 \x20 chassis_control \"{hook} {dir} 0x20\"\n\
+                 \x20 user 1 true \"\" \"test\" user 10 {auths}\n\
+                 \x20 user 2 true \"{ADMIN}\" \"{password}\" admin 10 {auths}\n\
+                 \x20 user 3 true \"{OPERATOR}\" \"{password}\" operator 10 {auths}\n\
+                 \x20 user 4 true \"{PLAIN_USER}\" \"{password}\" user 10 {auths}\n",
+                hook = hook().display(),
+                dir = dir.display(),
+            );
+            fs::write(dir.join("lan.conf"), conf).expect("write lan.conf");
+            let log = fs::File::create(dir.join("ipmi_sim.log")).expect("create log");
+            let child = Command::new("ipmi_sim")
+                .arg("-c")
+                .arg(dir.join("lan.conf"))
+                .arg("-f")
+                .arg(dir.join("bmc.emu"))
+                .arg("-s")
+                .arg(dir.join("sim"))
+                .arg("-n")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("dup log"))
+                .stderr(log)
+                .spawn()
+                .expect("start ipmi_sim (package openipmi)");
+            let mut bmc = Bmc {
+                port,
+                dir: dir.clone(),
+                password: password.to_string(),
+                child,
+            };
+            if bmc.wait_ready(Duration::from_secs(10)) {
+                return bmc;
+            }
+            // Drop would remove the directory we still need; kill only the process.
+            let _ = bmc.child.kill();
+            let _ = bmc.child.wait();
+            std::mem::forget(bmc);
+        }
+        let log = fs::read_to_string(dir.join("ipmi_sim.log")).unwrap_or_default();
+        let _ = fs::remove_dir_all(&dir);
+        panic!("ipmi_sim did not come up: {log}");
+    }
+
+    fn wait_ready(&mut self, within: Duration) -> bool {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind probe socket");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("probe timeout");
+        let end = Instant::now() + within;
+        let mut buf = [0u8; 512];
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            let _ = sock.send_to(&PING, ("127.0.0.1", self.port));
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if n > 20 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The simulated power state from the hook's file: Some(true) = on.
+    pub fn power_on(&self) -> Option<bool> {
+        match fs::read_to_string(self.dir.join("power")).ok()?.trim() {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        }
+    }
+
+    pub fn set_power(&self, on: bool) {
+        fs::write(self.dir.join("power"), if on { "1\n" } else { "0\n" }).expect("write power");
+    }
+
+    /// Makes the chassis ignore power changes (a BMC that keeps reporting the old state).
+    pub fn set_stuck(&self, stuck: bool) {
+        let p = self.dir.join("stuck");
+        if stuck {
+            fs::write(p, "").expect("write stuck");
+        } else {
+            let _ = fs::remove_file(p);
+        }
+    }
+
+    /// Hook calls so far, one line each (without the timestamp).
+    pub fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest).to_string())
+            .collect()
+    }
+
+    /// Arms the hook to SIGKILL `pid` on power off (with its start time, so a recycled PID is
+    /// safe).
+    pub fn set_target_pid(&self, pid: u32) {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("target stat");
+        let after = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let start = after.split(' ').nth(19).expect("start time field");
+        fs::write(self.dir.join("target.pid"), format!("{pid} {start}\n")).expect("target.pid");
+    }
+
+    /// `ipmitool ... chassis power <action>` against this BMC with the administrator account,
+    /// password passed through the environment (`-E`), never argv. Returns (success, stdout).
+    pub fn ipmitool(&self, interface: &str, action: &str) -> (bool, String) {
+        let mut cmd = Command::new("ipmitool");
+        cmd.args(["-I", interface]);
+        if interface == "lanplus" {
+            cmd.args(["-C", "3"]);
+        }
+        let out = cmd
+            .args([
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                ADMIN,
+                "-E",
+            ])
+            .args(["-L", "ADMINISTRATOR", "-N", "2", "-R", "2"])
+            .args(["chassis", "power", action])
+            .env("IPMI_PASSWORD", &self.password)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ipmitool");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )
+    }
+}
+
+impl Drop for Bmc {
+    fn drop(&mut self) {
+        // Child::kill signals exactly this PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
