@@ -386,7 +386,8 @@ fn auth_reason(kind: &v3::AuthErrorKind) -> String {
 pub struct Session {
     target: Target,
     creds: Credentials,
-    inner: snmp2::SyncSession,
+    // Boxed: snmp2 keeps two 64 KiB buffers inline, too much for a thread stack once moved.
+    inner: Box<snmp2::SyncSession>,
     timeout: Duration,
     v1: bool,
 }
@@ -502,15 +503,17 @@ impl Session {
         target: &Target,
         creds: &Credentials,
         timeout: Duration,
-    ) -> Result<snmp2::SyncSession, SnmpError> {
+    ) -> Result<Box<snmp2::SyncSession>, SnmpError> {
         let io = |e: std::io::Error| SnmpError::Io(format!("socket: {e}"));
         match creds {
             Credentials::V1 { community } => {
                 snmp2::SyncSession::new_v1(target.addr, community.expose(), Some(timeout), 0)
+                    .map(Box::new)
                     .map_err(io)
             }
             Credentials::V2c { community } => {
                 snmp2::SyncSession::new_v2c(target.addr, community.expose(), Some(timeout), 0)
+                    .map(Box::new)
                     .map_err(io)
             }
             Credentials::V3(user) => {
@@ -536,7 +539,9 @@ impl Session {
                         }
                     }
                 };
-                snmp2::SyncSession::new_v3(target.addr, Some(timeout), 0, sec).map_err(io)
+                snmp2::SyncSession::new_v3(target.addr, Some(timeout), 0, sec)
+                    .map(Box::new)
+                    .map_err(io)
             }
         }
     }
