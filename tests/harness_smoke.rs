@@ -169,3 +169,59 @@ fn netns_veth_carries_traffic_and_is_cleaned_up() {
     });
     assert!(gone, "t0 outlived its peer's namespace");
 }
+
+#[test]
+fn two_node_cluster_has_two_rings_a_service_net_and_survives_a_node_kill() {
+    let stage = dummy_stage();
+    let c = Cluster::two(&stage);
+
+    // Both knet links up between the nodes.
+    let links = c.exec_ok(&["corosync-cfgtool", "-s"]);
+    assert_eq!(links.matches("LINK ID").count(), 2, "{links}");
+    assert_eq!(
+        links.matches("nodeid:          2:\tconnected").count(),
+        2,
+        "{links}"
+    );
+
+    // The client reaches both nodes over the service network.
+    for addr in ["10.99.2.1", "10.99.2.2"] {
+        let ping = support::run(std::process::Command::new("ip").args([
+            "netns",
+            "exec",
+            &c.client_netns(),
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "5",
+            addr,
+        ]));
+        support::expect_success(&format!("ping {addr} from the client"), &ping);
+    }
+
+    c.exec_ok(&["pcs", "resource", "create", "d1", "ocf:bulwark:dummy"]);
+    assert!(
+        c.wait_for(Duration::from_secs(60), || c.resource_nodes("d1").len()
+            == 1)
+    );
+    let first = c.resource_nodes("d1")[0].clone();
+    let (lost, survivor) = if first == "node1" { (1, 2) } else { (2, 1) };
+
+    // Killing the node that runs d1 moves it (stonith is off in the harness).
+    c.kill_node(lost);
+    let moved = c.wait_for(Duration::from_secs(60), || {
+        cluster::resource_nodes(&c.crm_mon_xml_on(survivor), "d1") == [format!("node{survivor}")]
+    });
+    assert!(moved, "d1 did not move: {}", c.crm_mon_xml_on(survivor));
+
+    // And the killed node comes back with its CIB.
+    c.start_node(lost);
+    let back = c.wait_for(Duration::from_secs(60), || {
+        c.crm_mon_xml_on(survivor)
+            .matches("online=\"true\"")
+            .count()
+            == 2
+    });
+    assert!(back, "node{lost} did not rejoin");
+}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lab-common.sh - defaults and helpers shared by the Bulwark lab scripts (sourced, not run).
 #
 # Usage (first line of every lab script):   . "$(dirname "$0")/lab-common.sh"
@@ -41,9 +42,10 @@ lab_switch_ns() { echo "${LAB_PREFIX}sw"; }     # holds the service network's br
 lab_starttime() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    echo "${20}"
+    local -a fields
+    read -ra fields <<< "${stat##*) }"
+    [ -n "${fields[19]:-}" ] || return 1
+    echo "${fields[19]}"
 }
 
 # True if PID has exited but was not reaped yet (state Z or X): dead, nothing to signal.
@@ -67,7 +69,10 @@ lab_pid() {          # NAME -> PID
     [ -r "$LAB_DIR/pids/$1.pid" ] || { echo "lab: no process recorded as $1" >&2; return 1; }
     read -r pid st < "$LAB_DIR/pids/$1.pid" || true
     now=$(lab_starttime "${pid:-0}") || now=
-    [ -n "$pid" ] && [ "$now" = "$st" ] || { echo "lab: $1 (pid ${pid:-?}) is not running" >&2; return 1; }
+    if [ -z "$pid" ] || [ "$now" != "$st" ]; then
+        echo "lab: $1 (pid ${pid:-?}) is not running" >&2
+        return 1
+    fi
     echo "$pid"
 }
 

@@ -31,7 +31,9 @@ cp "$LAB_DIR/corosync.conf" "$R/etc-corosync/corosync.conf"
 # controller reads them before its first election, so e.g. dc-deadtime=2s makes a lone node DC
 # after 2 s instead of the default 20 s. Later starts keep the CIB the node wrote since.
 if [ -n "${LAB_CRM_CONFIG:-}" ] && [ ! -e "$R/lib-pacemaker/cib/cib.xml" ]; then
-    schema=$(cd /usr/share/pacemaker && ls pacemaker-[0-9]*.rng | sed 's/\.rng$//' | sort -V | tail -n 1)
+    # the newest CIB schema this Pacemaker knows (pacemaker-3.9 on Debian 12)
+    schema=$(for f in /usr/share/pacemaker/pacemaker-[0-9]*.rng; do f=${f##*/}; echo "${f%.rng}"; done |
+             sort -V | tail -n 1)
     {
         echo "<cib validate-with=\"$schema\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">"
         echo "  <configuration>"

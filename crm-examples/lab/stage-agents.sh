@@ -34,9 +34,8 @@ for agent in vip drbd axigen; do
     [ ! -f "$target/$agent" ] || put "$target/$agent" "$stage/resource.d/bulwark/$agent"
 done
 for f in "$target"/fence_bulwark_*; do
-    [ -f "$f" ] && [ -x "$f" ] || continue
     case $f in *.d) continue ;; esac   # cargo's dependency files
-    put "$f" "$stage/sbin/$(basename "$f")"
+    if [ -f "$f" ] && [ -x "$f" ]; then put "$f" "$stage/sbin/$(basename "$f")"; fi
 done
 for extra in "$@"; do
     name=${extra%%=*} file=${extra#*=}
