@@ -844,6 +844,30 @@ mod tests {
     }
 
     #[test]
+    fn decoders_never_panic_on_arbitrary_bytes() {
+        // A small xorshift generator: deterministic, no extra dependency.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 96) as usize;
+            let mut p: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Bias towards plausible families and attribute lengths so parsing goes deep.
+            if let Some(b) = p.first_mut() {
+                *b = [libc::AF_INET as u8, libc::AF_INET6 as u8, 0][(next() % 3) as usize];
+            }
+            let _ = parse_address(&p);
+            let _ = parse_link(&p);
+            let _ = parse_connected_route(&p, false);
+            let _ = parse_connected_route(&p, true);
+        }
+    }
+
+    #[test]
     fn link_payload_decodes_state_and_mac() {
         let mut p = vec![0u8, 0];
         p.extend_from_slice(&ARPHRD_ETHER.to_ne_bytes());
