@@ -76,15 +76,14 @@ fn cluster_drop_removes_nodes_and_namespaces() {
     let stage = dummy_stage();
     let c = Cluster::single(&stage);
     let pid = c.node_pid(1).expect("node1 init pid");
+    let started = support::process_start_time(pid).expect("node1 init start time");
     let netns = c.node_netns(1);
     let lab = c.lab_dir().to_path_buf();
     drop(c);
-    assert!(
-        support::process_start_time(pid).is_none()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.contains(") Z ")),
-        "node1 init {pid} survived the drop"
-    );
+    // Gone, or a zombie not yet reaped, or the PID already belongs to another process.
+    let alive = support::process_start_time(pid) == Some(started)
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+    assert!(!alive, "node1 init {pid} survived the drop");
     assert!(
         !std::path::Path::new("/run/netns").join(&netns).exists(),
         "{netns} survived"
