@@ -233,7 +233,7 @@ fn custom_model_drives_the_simulator() {
     let mut dev = PduDevice::connect(
         &sim.target(),
         &v2c("private"),
-        ModelChoice::Given(custom),
+        ModelChoice::Given(Box::new(custom)),
         None,
         &d,
     )
@@ -253,7 +253,7 @@ fn wrong_model_gives_an_error_not_a_state() {
     let mut dev = PduDevice::connect(
         &sim.target(),
         &v2c("private"),
-        ModelChoice::Given(g3),
+        ModelChoice::Given(Box::new(g3)),
         None,
         &d,
     )

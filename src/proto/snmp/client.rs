@@ -284,9 +284,10 @@ pub fn error_status_name(code: u32) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SnmpError {
-    /// No valid answer within the attempts allowed (host down, packets dropped, or — with v1/v2c —
-    /// a community the agent does not accept: agents stay silent then).
-    NoResponse { attempts: u32 },
+    /// No valid answer within the attempts allowed: host down, packets dropped, or a credential
+    /// the agent drops without a word — a v1/v2c community it does not know, or (net-snmp
+    /// observed) a wrong SNMPv3 privacy passphrase, which it cannot decrypt. `v3` picks the hint.
+    NoResponse { attempts: u32, v3: bool },
     /// The deadline passed before a first attempt could be made.
     DeadlineExpired,
     /// SNMPv3 USM rejected us (wrong passphrase, unknown user, wrong privacy key, …).
@@ -305,10 +306,11 @@ pub enum SnmpError {
 impl fmt::Display for SnmpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SnmpError::NoResponse { attempts } => write!(
+            SnmpError::NoResponse { attempts, v3 } => write!(
                 f,
-                "no response from the SNMP agent after {attempts} attempt{} (device down, or wrong community)",
-                if *attempts == 1 { "" } else { "s" }
+                "no response from the SNMP agent after {attempts} attempt{} (device down, or wrong {})",
+                if *attempts == 1 { "" } else { "s" },
+                if *v3 { "privacy passphrase" } else { "community" }
             ),
             SnmpError::DeadlineExpired => f.write_str("time budget used up before the SNMP request"),
             SnmpError::AuthenticationFailure(why) => {
@@ -390,6 +392,10 @@ pub struct Session {
     inner: Box<snmp2::SyncSession>,
     timeout: Duration,
     v1: bool,
+    /// Set after a request went unanswered: late answers to it may still arrive on this socket
+    /// and carry the request id the next request would reuse, so the next request starts on a
+    /// fresh socket (and, for v3, a fresh engine discovery).
+    stale: bool,
 }
 
 impl fmt::Debug for Session {
@@ -492,6 +498,7 @@ impl Session {
             inner,
             timeout,
             v1: matches!(creds, Credentials::V1 { .. }),
+            stale: false,
         };
         if matches!(creds, Credentials::V3(_)) {
             s.exchange(deadline, |inner| inner.init())?;
@@ -546,21 +553,35 @@ impl Session {
         }
     }
 
-    /// Makes the socket timeout fit in what is left of the deadline (see module docs).
+    fn is_v3(&self) -> bool {
+        matches!(self.creds, Credentials::V3(_))
+    }
+
+    /// Makes the socket timeout fit in what is left of the deadline (see module docs), and
+    /// replaces a stale socket. Shrinks at the end of a deadline, grows back for the next one.
     fn fit(&mut self, deadline: &Deadline) -> Result<(), SnmpError> {
         let want = deadline.cap(self.target.attempt_timeout);
         if want < MIN_ATTEMPT {
             return Err(SnmpError::DeadlineExpired);
         }
-        if want < self.timeout {
+        let resize = want < self.timeout
+            || (want > self.timeout && self.timeout < self.target.attempt_timeout);
+        if self.stale || resize {
             self.inner = Self::build(&self.target, &self.creds, want)?;
             self.timeout = want;
-            if matches!(self.creds, Credentials::V3(_)) {
+            self.stale = false;
+            if self.is_v3() {
                 // A fresh v3 session must rediscover the engine before it can sign anything.
-                self.inner.init().map_err(|e| match classify(e) {
-                    Verdict::Retry => SnmpError::NoResponse { attempts: 1 },
-                    Verdict::Fail(f) => f,
-                })?;
+                if let Err(e) = self.inner.init() {
+                    self.stale = true;
+                    return Err(match classify(e) {
+                        Verdict::Retry => SnmpError::NoResponse {
+                            attempts: 1,
+                            v3: true,
+                        },
+                        Verdict::Fail(f) => f,
+                    });
+                }
             }
         }
         Ok(())
@@ -575,16 +596,20 @@ impl Session {
         let mut attempts: u32 = 0;
         // AuthUpdated (engine boots/time learnt from a report) earns one free extra attempt.
         let mut free = 2u32;
+        let v3 = self.is_v3();
         loop {
-            match self.fit(deadline) {
-                Ok(()) => {}
+            let outcome = match self.fit(deadline) {
+                Ok(()) => op(&mut self.inner),
                 Err(SnmpError::DeadlineExpired) if attempts > 0 => {
-                    return Err(SnmpError::NoResponse { attempts });
+                    self.stale = true;
+                    return Err(SnmpError::NoResponse { attempts, v3 });
                 }
+                // The rediscovery of a fresh v3 session went unanswered: a failed attempt.
+                Err(SnmpError::NoResponse { .. }) => Err(snmp2::Error::Receive),
                 Err(e) => return Err(e),
-            }
+            };
             attempts += 1;
-            match op(&mut self.inner) {
+            match outcome {
                 Ok(t) => return Ok(t),
                 Err(snmp2::Error::AuthUpdated) if free > 0 => {
                     free -= 1;
@@ -592,7 +617,10 @@ impl Session {
                 }
                 Err(e) => match classify(e) {
                     Verdict::Retry if attempts <= self.target.retries => {}
-                    Verdict::Retry => return Err(SnmpError::NoResponse { attempts }),
+                    Verdict::Retry => {
+                        self.stale = true;
+                        return Err(SnmpError::NoResponse { attempts, v3 });
+                    }
                     Verdict::Fail(f) => return Err(f),
                 },
             }
@@ -645,7 +673,13 @@ impl Session {
         let ans = self.exchange(deadline, |s| {
             s.set(&[(&wire, snmp2::Value::Integer(value))]).map(owned)
         })??;
-        self.check_status(&ans, std::slice::from_ref(oid))
+        self.check_status(&ans, std::slice::from_ref(oid))?;
+        match ans.varbinds.first() {
+            Some(vb) if vb.oid != *oid => Err(SnmpError::Malformed(
+                "answer to a SET names another OID".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// All objects under `root` in OID order (GETNEXT for v1, GETBULK otherwise). Exceptions
@@ -744,7 +778,10 @@ mod tests {
             privacy: Some((PrivProtocol::Aes256, Secret::from("privpass-XYZ"))),
         });
         assert_eq!(format!("{u:?}"), "SNMPv3 authPriv");
-        let e = SnmpError::NoResponse { attempts: 3 };
+        let e = SnmpError::NoResponse {
+            attempts: 3,
+            v3: false,
+        };
         assert!(e.to_string().contains("3 attempts"));
     }
 

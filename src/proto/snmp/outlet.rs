@@ -106,7 +106,7 @@ pub enum ModelChoice {
     /// Read sysObjectID and pick the matching built-in model.
     Detect,
     /// A built-in model or a custom one.
-    Given(PduModel),
+    Given(Box<PduModel>),
 }
 
 /// A PDU reached over SNMP with a known model.
@@ -141,7 +141,7 @@ impl PduDevice {
     ) -> Result<PduDevice, PduError> {
         let mut session = Session::open(target, creds, deadline)?;
         let model = match choice {
-            ModelChoice::Given(m) => m,
+            ModelChoice::Given(m) => *m,
             ModelChoice::Detect => {
                 let sys = read_sys_object_id(&mut session, deadline)?;
                 model::detect(&sys)
