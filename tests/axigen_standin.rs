@@ -333,16 +333,12 @@ fn smtp_send(addr: SocketAddr, from: &str, to: &str, body: &str) -> String {
         .unwrap();
     let mut w = stream.try_clone().unwrap();
     let mut r = BufReader::new(stream);
-    let mut reply = || {
-        let mut last = String::new();
-        loop {
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap();
-            let done = line.as_bytes().get(3) != Some(&b'-');
-            last = line;
-            if done {
-                return last.trim_end().to_string();
-            }
+    // The last line of a (possibly multi-line, `250-…`) reply.
+    let mut reply = || loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return line.trim_end().to_string();
         }
     };
     assert!(reply().starts_with("220 "));
