@@ -108,7 +108,7 @@ pub fn decide_fence(s: &FenceSituation) -> FenceDecision {
         if c.allowed.len() == 1 && c.allowed[0] == s.local_node {
             return decision(false, PeerFenced, "suitable constraint already in place");
         }
-        if !c.allowed.iter().any(|n| *n == s.local_node) {
+        if !c.allowed.contains(&s.local_node) {
             // Someone else fenced us: their data is better than ours.
             return decision(
                 false,
@@ -252,14 +252,14 @@ pub fn constraint_xml(
         escape(clone_id),
         escape(&id),
         escape(role),
-        escape(&format!("drbd-fence-by-handler-{resource}-rule-{clone_id}")),
+        escape(format!("drbd-fence-by-handler-{resource}-rule-{clone_id}")),
         if allowed.len() > 1 { " boolean-op=\"and\"" } else { "" }
     );
     for (node_id, name) in allowed {
         s.push_str(&format!(
             "    <expression attribute=\"#uname\" operation=\"ne\" value=\"{}\" id=\"{}\"/>\n",
             escape(name.as_str()),
-            escape(&format!(
+            escape(format!(
                 "drbd-fence-by-handler-{resource}-expr-{node_id}-{clone_id}"
             ))
         ));
@@ -272,7 +272,7 @@ pub fn constraint_xml(
 pub fn constraint_delete_xml(resource: &str, clone_id: &str) -> String {
     format!(
         "<rsc_location id=\"{}\"/>",
-        quick_xml::escape::escape(&constraint_id(resource, clone_id))
+        quick_xml::escape::escape(constraint_id(resource, clone_id))
     )
 }
 

@@ -244,9 +244,7 @@ fn view(st: &mut State) -> View {
             }
         }
     }
-    let connection = if !st.yes("up") {
-        "StandAlone"
-    } else if st.flag("split-brain") || !st.yes("net") {
+    let connection = if !st.yes("up") || st.flag("split-brain") || !st.yes("net") {
         "StandAlone"
     } else if connected {
         "Connected"
