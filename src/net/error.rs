@@ -58,7 +58,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::LabelOnIpv6(ip) => write!(
                 f,
-                "iflabel cannot be used with IPv6 address {ip}: labels exist for IPv4 only"
+                "label cannot be used with IPv6 address {ip}: labels exist for IPv4 only"
             ),
             ConfigError::InvalidBroadcast(s) => write!(
                 f,
