@@ -119,6 +119,14 @@ impl AxigenProcs {
             .collect()
     }
 
+    /// True when the supervisor has Axigen children. Axigen's supervisor runs workers; a lone
+    /// root is either a supervisor that has just started or a leftover (an orphan after a
+    /// crash of the supervisor): the listener probes (depth 10) tell them apart.
+    pub fn supervisor_has_workers(&self) -> bool {
+        self.supervisor
+            .is_some_and(|s| self.workers.iter().any(|w| w.ppid == s.pid))
+    }
+
     /// The supervisor and the Axigen processes below it.
     pub fn tree(&self) -> Vec<ProcInfo> {
         self.supervisor
@@ -407,10 +415,16 @@ pub fn stop(identity: &Identity, deadline: &Deadline, opts: StopOptions) -> Stop
     let mut phase = StopPhase::Graceful;
     let mut now = first;
     if let Some(sup) = now.supervisor {
+        // Wait for exactly the processes of the tree seen now: once the supervisor is gone,
+        // a stray (an escaped orphan) would be classified as the next "supervisor", and it
+        // will not leave by itself; the escalation deals with it.
+        let tree: HashSet<(i32, u64)> = now.tree().iter().map(|p| (p.pid, p.start_time)).collect();
         signal_verified(&sup, libc::SIGTERM);
         let graceful_until = deadline.reserve(opts.escalation_reserve);
         now = wait_for(identity, &graceful_until, opts.poll, |p| {
-            p.tree().is_empty()
+            !p.all()
+                .iter()
+                .any(|q| tree.contains(&(q.pid, q.start_time)))
         });
     }
     if !now.is_empty() {
