@@ -26,6 +26,10 @@ pub enum AuthFailure {
     Refused(RmcpStatus),
     /// An IPMI v1.5 completion code refusing the credentials.
     RefusedV15(Command, CompletionCode),
+    /// IPMI v1.5: the BMC issued a session challenge for the user, then ignored every
+    /// Activate Session. v1.5 BMCs silently drop requests whose AuthCode does not verify, so
+    /// this is how a wrong password shows.
+    ActivationIgnored,
 }
 
 impl fmt::Display for AuthFailure {
@@ -39,6 +43,10 @@ impl fmt::Display for AuthFailure {
             }
             AuthFailure::Refused(s) => write!(f, "{s}"),
             AuthFailure::RefusedV15(c, cc) => write!(f, "{c} returned {cc}"),
+            AuthFailure::ActivationIgnored => f.write_str(
+                "the BMC issued a session challenge but ignored Activate Session \
+                 (wrong password: IPMI v1.5 BMCs drop requests that fail authentication)",
+            ),
         }
     }
 }

@@ -68,6 +68,10 @@ struct Transport {
     sock: UdpSocket,
     peer: SocketAddr,
     retry: Retry,
+    /// Longest time a reply has taken so far (from the first copy sent). Resending sooner
+    /// than that only makes the BMC redo work, and a resent RAKP 1 makes it draw a new random
+    /// number, breaking the handshake; so later exchanges wait at least twice this.
+    slowest: std::cell::Cell<Duration>,
 }
 
 impl Transport {
@@ -84,6 +88,7 @@ impl Transport {
             sock,
             peer,
             retry: target.retry,
+            slowest: std::cell::Cell::new(Duration::ZERO),
         })
     }
 
@@ -98,7 +103,12 @@ impl Transport {
         mut judge: impl FnMut(&[u8]) -> Seen<T>,
     ) -> Result<T, IpmiError> {
         let start = Instant::now();
-        let mut wait = self.retry.first_wait.max(Duration::from_millis(1));
+        let mut wait = self
+            .retry
+            .first_wait
+            .max(self.slowest.get() * 2)
+            .max(Duration::from_millis(1));
+        let max_wait = self.retry.max_wait.max(wait);
         let mut bad: Option<Malformed> = None;
         let mut refused = false;
         let mut buf = [0u8; 1024];
@@ -133,7 +143,10 @@ impl Transport {
                     Ok(n) => match judge(&buf[..n]) {
                         Seen::Ignore => {}
                         Seen::Bad(m) => bad = Some(m),
-                        Seen::Done(r) => return r,
+                        Seen::Done(r) => {
+                            self.slowest.set(self.slowest.get().max(start.elapsed()));
+                            return r;
+                        }
                     },
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         break
@@ -154,7 +167,7 @@ impl Transport {
                     }
                 }
             }
-            wait = (wait * 2).min(self.retry.max_wait.max(self.retry.first_wait));
+            wait = (wait * 2).min(max_wait);
         }
         Err(match bad {
             Some(detail) => IpmiError::Malformed {
@@ -596,23 +609,57 @@ fn open_plus(
     cipher: Option<CipherSuite>,
     deadline: Deadline,
 ) -> Result<State, IpmiError> {
-    let suite = match cipher {
-        Some(s) => s,
+    let (suite, mut opened) = match cipher {
+        Some(s) => (s, None),
         None => {
             let probe = deadline.min(Deadline::after(t.retry.probe_budget));
             match open_session(t, target, CipherSuite::Suite17, probe) {
-                Ok(sids) => return rakp(t, target, CipherSuite::Suite17, sids, deadline),
+                Ok(sids) => (CipherSuite::Suite17, Some(sids)),
                 // A clean "I do not know these algorithms", or silence from a BMC that just
                 // answered Get Channel Authentication Capabilities: try suite 3.
-                Err(IpmiError::SessionRefused { status, .. }) if status.rejects_algorithms() => {}
-                Err(IpmiError::NoAnswer { .. }) if !deadline.expired() => {}
+                Err(IpmiError::SessionRefused { status, .. }) if status.rejects_algorithms() => {
+                    (CipherSuite::Suite3, None)
+                }
+                Err(IpmiError::NoAnswer { .. }) if !deadline.expired() => {
+                    (CipherSuite::Suite3, None)
+                }
                 Err(e) => return Err(e),
             }
-            CipherSuite::Suite3
         }
     };
-    let sids = open_session(t, target, suite, deadline)?;
-    rakp(t, target, suite, sids, deadline)
+    let mut restarts = 0;
+    loop {
+        let sids = match opened.take() {
+            Some(sids) => sids,
+            None => open_session(t, target, suite, deadline)?,
+        };
+        // When a RAKP reply is lost the BMC may already have moved on and ignore (or answer
+        // oddly) our resent message, and a resent RAKP 1 makes it draw a new random number so
+        // it refuses our RAKP 3 (0x0F, although RAKP 2 proved the password right). Start over
+        // with a new session, a few times, within the deadline.
+        let retryable = |e: &IpmiError| match e {
+            IpmiError::NoAnswer { .. } | IpmiError::Malformed { .. } => true,
+            IpmiError::AuthenticationFailed {
+                reason: AuthFailure::Refused(RmcpStatus(0x0F | 0x02 | 0x08)),
+                ..
+            } => true,
+            _ => false,
+        };
+        match rakp(t, target, suite, sids, step_deadline(t, deadline)) {
+            Err(e) if retryable(&e) && restarts < 3 && !deadline.expired() => restarts += 1,
+            other => return other,
+        }
+    }
+}
+
+/// The budget for one handshake step that is restarted from the beginning when it fails.
+fn step_deadline(t: &Transport, deadline: Deadline) -> Deadline {
+    let wait = t
+        .retry
+        .max_wait
+        .max(t.retry.first_wait)
+        .max(t.slowest.get() * 2);
+    deadline.min(Deadline::after(wait * 2))
 }
 
 /// Open Session Request/Response: returns (console SID, BMC SID).
@@ -828,58 +875,76 @@ fn open_v15(
     name16[..target.username.len()].copy_from_slice(target.username.as_bytes());
     let none = [0u8; 16];
 
-    // Get Session Challenge (sessionless).
-    let cmd = Command::GetSessionChallenge;
-    let mut data = vec![auth.code()];
-    data.extend_from_slice(&name16);
-    let msg = encode_request(cmd, 1, &data);
-    let r = t.exchange(
-        cmd.name(),
-        deadline,
-        || rmcp::encode_v15(AuthType::None, &none, 0, 0, &msg),
-        |bytes| judge_v15(bytes, AuthType::None, &none, 0, cmd, 1),
-    )?;
-    let r = match r.completion {
-        0x81 | 0x82 => {
-            return Err(IpmiError::AuthenticationFailed {
-                peer,
-                reason: AuthFailure::RefusedV15(cmd, CompletionCode(r.completion)),
-            })
-        }
-        _ => check_completion(peer, cmd, r)?,
-    };
-    if r.data.len() != 20 {
-        return Err(IpmiError::Malformed {
-            peer,
-            detail: Malformed {
-                what: "Get Session Challenge reply",
-            },
-        });
-    }
-    let temp_sid = u32::from_le_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
-    let challenge = &r.data[4..20];
-
-    // Activate Session, authenticated with the temporary session ID and sequence 0.
+    let mut silent_activations = 0;
     let cmd = Command::ActivateSession;
-    let our_inbound_seq = random_sid(peer)?;
-    let mut data = vec![auth.code(), target.privilege.code()];
-    data.extend_from_slice(challenge);
-    data.extend_from_slice(&our_inbound_seq.to_le_bytes());
-    let msg = encode_request(cmd, 2, &data);
-    let r = t.exchange(
-        "Activate Session (a BMC stays silent when the password is wrong)",
-        deadline,
-        || rmcp::encode_v15(auth, &password16, temp_sid, 0, &msg),
-        |bytes| match rmcp::decode(bytes, None) {
-            // The reply is authenticated with the temporary session ID.
-            Ok(Packet::V15 { session_id, .. }) if session_id != temp_sid && session_id != 0 => {
-                Seen::Ignore
+    let r = loop {
+        // Get Session Challenge (sessionless).
+        let cmd = Command::GetSessionChallenge;
+        let mut data = vec![auth.code()];
+        data.extend_from_slice(&name16);
+        let msg = encode_request(cmd, 1, &data);
+        let r = t.exchange(
+            cmd.name(),
+            deadline,
+            || rmcp::encode_v15(AuthType::None, &none, 0, 0, &msg),
+            |bytes| judge_v15(bytes, AuthType::None, &none, 0, cmd, 1),
+        )?;
+        let r = match r.completion {
+            0x81 | 0x82 => {
+                return Err(IpmiError::AuthenticationFailed {
+                    peer,
+                    reason: AuthFailure::RefusedV15(cmd, CompletionCode(r.completion)),
+                })
             }
-            Ok(Packet::V15 { .. }) => judge_v15(bytes, auth, &password16, temp_sid, cmd, 2),
-            Ok(_) => Seen::Ignore,
-            Err(m) => Seen::Bad(m),
-        },
-    )?;
+            _ => check_completion(peer, cmd, r)?,
+        };
+        if r.data.len() != 20 {
+            return Err(IpmiError::Malformed {
+                peer,
+                detail: Malformed {
+                    what: "Get Session Challenge reply",
+                },
+            });
+        }
+        let temp_sid = u32::from_le_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
+        let challenge = &r.data[4..20];
+
+        // Activate Session, authenticated with the temporary session ID and sequence 0.
+        let cmd = Command::ActivateSession;
+        let our_inbound_seq = random_sid(peer)?;
+        let mut data = vec![auth.code(), target.privilege.code()];
+        data.extend_from_slice(challenge);
+        data.extend_from_slice(&our_inbound_seq.to_le_bytes());
+        let msg = encode_request(cmd, 2, &data);
+        let r = t.exchange(
+            cmd.name(),
+            step_deadline(t, deadline),
+            || rmcp::encode_v15(auth, &password16, temp_sid, 0, &msg),
+            |bytes| match rmcp::decode(bytes, None) {
+                // The reply is authenticated with the temporary session ID.
+                Ok(Packet::V15 { session_id, .. }) if session_id != temp_sid && session_id != 0 => {
+                    Seen::Ignore
+                }
+                Ok(Packet::V15 { .. }) => judge_v15(bytes, auth, &password16, temp_sid, cmd, 2),
+                Ok(_) => Seen::Ignore,
+                Err(m) => Seen::Bad(m),
+            },
+        );
+        match r {
+            Ok(r) => break r,
+            Err(IpmiError::NoAnswer { .. }) if silent_activations == 0 && !deadline.expired() => {
+                silent_activations += 1;
+            }
+            // Answered the challenge twice, ignored both activations: the AuthCode did not verify.
+            Err(IpmiError::NoAnswer { .. }) if silent_activations > 0 => {
+                return Err(IpmiError::AuthenticationFailed {
+                    peer,
+                    reason: AuthFailure::ActivationIgnored,
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let r = match r.completion {
         0x86 => {
             return Err(IpmiError::InsufficientPrivilege {
