@@ -12,6 +12,7 @@
 use std::fs;
 use std::net::UdpSocket;
 use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -191,7 +192,16 @@ impl PduSim {
                 .replace("@STATE_DIR@", &dir.to_string_lossy());
             fs::write(dir.join("snmpd.conf"), conf).expect("write snmpd.conf");
             let log = fs::File::create(dir.join("snmpd.log")).expect("snmpd.log");
-            let child = Command::new("snmpd")
+            let mut cmd = Command::new("snmpd");
+            // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGTERM snmpd when
+            // the thread that started it dies, so an aborted test run leaves no agent behind.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let child = cmd
                 .args(["-f", "-Lo", "-C", "-I", "-smux", "-c"])
                 .arg(dir.join("snmpd.conf"))
                 .arg("-p")
