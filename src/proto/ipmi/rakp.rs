@@ -43,12 +43,12 @@ impl RmcpStatus {
 
     /// True when the status is about the requested role / privilege level.
     pub fn is_privilege(self) -> bool {
-        matches!(self.0, 0x09 | 0x0A | 0x0B)
+        matches!(self.0, 0x09..=0x0B)
     }
 
     /// True when the status says the credentials were refused.
     pub fn is_authentication(self) -> bool {
-        matches!(self.0, 0x0C | 0x0D | 0x0E | 0x0F)
+        matches!(self.0, 0x0C..=0x0F)
     }
 }
 

@@ -637,13 +637,16 @@ fn open_plus(
         // oddly) our resent message, and a resent RAKP 1 makes it draw a new random number so
         // it refuses our RAKP 3 (0x0F, although RAKP 2 proved the password right). Start over
         // with a new session, a few times, within the deadline.
-        let retryable = |e: &IpmiError| match e {
-            IpmiError::NoAnswer { .. } | IpmiError::Malformed { .. } => true,
-            IpmiError::AuthenticationFailed {
-                reason: AuthFailure::Refused(RmcpStatus(0x0F | 0x02 | 0x08)),
-                ..
-            } => true,
-            _ => false,
+        let retryable = |e: &IpmiError| {
+            matches!(
+                e,
+                IpmiError::NoAnswer { .. }
+                    | IpmiError::Malformed { .. }
+                    | IpmiError::AuthenticationFailed {
+                        reason: AuthFailure::Refused(RmcpStatus(0x0F | 0x02 | 0x08)),
+                        ..
+                    }
+            )
         };
         match rakp(t, target, suite, sids, step_deadline(t, deadline)) {
             Err(e) if retryable(&e) && restarts < 3 && !deadline.expired() => restarts += 1,
