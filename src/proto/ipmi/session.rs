@@ -993,6 +993,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resolve_literal_and_localhost() {
+        let d = Deadline::after(Duration::from_secs(5));
+        assert_eq!(
+            resolve_host("192.0.2.7", 623, d).unwrap(),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+        assert!(resolve_host("localhost", 623, d).unwrap().is_loopback());
+        let e = resolve_host("no-such-host.invalid", 623, d).unwrap_err();
+        assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
+    }
+
+    #[test]
+    fn too_long_credentials_are_refused_before_any_traffic() {
+        let mut t = IpmiTarget::new(
+            "192.0.2.7".parse().unwrap(),
+            "admin",
+            crate::secret::Secret::from("123456789012345678901"),
+        );
+        let e = Session::open(&t, Deadline::after(Duration::from_secs(1))).unwrap_err();
+        assert!(matches!(e, IpmiError::InvalidTarget(_)), "{e}");
+        assert!(!e.to_string().contains("123456789"), "{e}");
+        t.password = crate::secret::Secret::from("pass");
+        t.username = "a-user-name-longer-than-16".into();
+        assert!(matches!(
+            Session::open(&t, Deadline::after(Duration::from_secs(1))),
+            Err(IpmiError::InvalidTarget(_))
+        ));
+    }
+
+    #[test]
     fn auth_choice() {
         let all = 0x17;
         assert_eq!(choose_auth(None, all), Some(AuthType::Md5));
