@@ -496,7 +496,7 @@ trait OptEq {
 
 impl OptEq for Option<u32> {
     fn is_none_or_eq(&self, v: u32) -> bool {
-        self.map_or(true, |x| x == v)
+        self.is_none_or(|x| x == v)
     }
 }
 

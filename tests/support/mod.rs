@@ -17,8 +17,11 @@ pub mod cluster;
 pub mod netns;
 pub mod stage;
 
+#[allow(unused_imports)]
 pub use cluster::Cluster;
+#[allow(unused_imports)]
 pub use netns::Netns;
+#[allow(unused_imports)]
 pub use stage::{overlay_exec, Stage};
 
 use std::path::{Path, PathBuf};
