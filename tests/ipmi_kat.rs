@@ -9,7 +9,10 @@ use bulwark::proto::ipmi::{AuthType, Command};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ipmi/vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ipmi/vectors.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("read vectors")).expect("json")
 }
 
@@ -51,7 +54,11 @@ fn rmcp_plus_vectors() {
         let suite = CipherSuite::from_id(num(&c["suite"]) as u8).expect("suite");
         let alg = suite.auth();
         let password = hex(&c["password"]);
-        let kg = if c["kg"].is_null() { None } else { Some(hex(&c["kg"])) };
+        let kg = if c["kg"].is_null() {
+            None
+        } else {
+            Some(hex(&c["kg"]))
+        };
         let t = RakpTranscript {
             console_sid: num(&c["console_sid"]) as u32,
             bmc_sid: num(&c["bmc_sid"]) as u32,
@@ -75,15 +82,27 @@ fn rmcp_plus_vectors() {
         );
 
         // RAKP HMACs and key derivation.
-        assert_eq!(t.rakp2_hmac(alg, &password), hex(&c["rakp2_hmac"]), "{name}: RAKP 2");
-        assert_eq!(t.rakp3_hmac(alg, &password), hex(&c["rakp3_hmac"]), "{name}: RAKP 3");
+        assert_eq!(
+            t.rakp2_hmac(alg, &password),
+            hex(&c["rakp2_hmac"]),
+            "{name}: RAKP 2"
+        );
+        assert_eq!(
+            t.rakp3_hmac(alg, &password),
+            hex(&c["rakp3_hmac"]),
+            "{name}: RAKP 3"
+        );
         let sik = t.sik(alg, kg.as_deref().unwrap_or(&password));
         assert_eq!(sik.to_vec(), hex(&c["sik"]), "{name}: SIK");
         let k1 = additional_key(alg, &sik, 1);
         let k2 = additional_key(alg, &sik, 2);
         assert_eq!(k1.to_vec(), hex(&c["k1"]), "{name}: K1");
         assert_eq!(k2.to_vec(), hex(&c["k2"]), "{name}: K2");
-        assert_eq!(t.rakp4_icv(alg, &sik), hex(&c["rakp4_icv"]), "{name}: RAKP 4 ICV");
+        assert_eq!(
+            t.rakp4_icv(alg, &sik),
+            hex(&c["rakp4_icv"]),
+            "{name}: RAKP 4 ICV"
+        );
 
         // Whole authenticated, encrypted packets, both directions of the codec.
         let sec = Security {
@@ -103,7 +122,11 @@ fn rmcp_plus_vectors() {
                 "{name}: {cmd} AES-CBC-128 payload"
             );
             let packet = wire::encode_v20(payload::IPMI, t.bmc_sid, seq, &msg, Some(&sec), &iv);
-            assert_eq!(packet, hex(&p["packet"]), "{name}: {cmd} packet with trailer");
+            assert_eq!(
+                packet,
+                hex(&p["packet"]),
+                "{name}: {cmd} packet with trailer"
+            );
             match wire::decode(&hex(&p["packet"]), Some(&sec)).expect("decode vector packet") {
                 Packet::V20 {
                     payload,
@@ -122,7 +145,10 @@ fn rmcp_plus_vectors() {
             let mut bad = hex(&p["packet"]);
             let last = bad.len() - 1;
             bad[last] ^= 0x80;
-            assert!(wire::decode(&bad, Some(&sec)).is_err(), "{name}: forged trailer");
+            assert!(
+                wire::decode(&bad, Some(&sec)).is_err(),
+                "{name}: forged trailer"
+            );
         }
     }
 }

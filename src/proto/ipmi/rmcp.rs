@@ -183,7 +183,7 @@ pub fn encode_v20(
         // Integrity pad: the authenticated range (auth type .. next header) is whole DWORDs.
         let covered = out.len() - 4 + 2;
         let pad = (4 - covered % 4) % 4;
-        out.extend(std::iter::repeat(0xFF).take(pad));
+        out.extend(std::iter::repeat_n(0xFF, pad));
         out.push(pad as u8);
         out.push(0x07);
         let mac = s.integrity.mac(s.k1, &out[4..]);
