@@ -9,6 +9,7 @@
 
 use std::fs;
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -98,7 +99,17 @@ impl Bmc {
             );
             fs::write(dir.join("lan.conf"), conf).expect("write lan.conf");
             let log = fs::File::create(dir.join("ipmi_sim.log")).expect("create log");
-            let child = Command::new("ipmi_sim")
+            let mut cmd = Command::new("ipmi_sim");
+            // If the test process dies without running Drop (SIGKILL, abort), take the
+            // simulator with it. The signal follows the spawning thread, which is the test's
+            // own thread and outlives the Bmc value.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let child = cmd
                 .arg("-c")
                 .arg(dir.join("lan.conf"))
                 .arg("-f")
