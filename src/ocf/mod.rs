@@ -9,5 +9,5 @@ pub mod status;
 
 pub use meta::Meta;
 pub use metadata::{ActionSpec, AgentSpec};
-pub use runtime::{execute, find_program, run, Action, Context, ResourceAgent};
+pub use runtime::{execute, execute_in, find_program, run, Action, Context, ResourceAgent};
 pub use status::{ActionResult, OcfError, OcfStatus};

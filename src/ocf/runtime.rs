@@ -177,24 +177,42 @@ pub fn run<A: ResourceAgent>(agent: A) -> ! {
     std::process::exit(i32::from(code.code()))
 }
 
-/// The whole invocation, with the output streams injectable for tests.
+/// The whole invocation, reading the process environment.
 pub fn execute<A: ResourceAgent>(
     agent: &A,
     args: &[String],
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> OcfStatus {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    execute_in(agent, args, &env, out, err)
+}
+
+/// The whole invocation with the environment and output streams given (tests).
+pub fn execute_in<A: ResourceAgent>(
+    agent: &A,
+    args: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> OcfStatus {
     let spec = agent.spec();
+    let prefix = env
+        .get("OCF_EXIT_REASON_PREFIX")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_EXIT_REASON_PREFIX.to_string());
     let action = match args {
         [one] => Action::parse(one),
         [] => {
             let _ = write!(err, "{}", usage(spec));
-            return report(err, &OcfError::args("no action given"), None);
+            return report_with(err, &prefix, &OcfError::args("no action given"), None);
         }
         _ => {
             let _ = write!(err, "{}", usage(spec));
-            return report(
+            return report_with(
                 err,
+                &prefix,
                 &OcfError::args(format!("expected one action, got {} arguments", args.len())),
                 None,
             );
@@ -218,24 +236,26 @@ pub fn execute<A: ResourceAgent>(
         _ => {}
     }
 
-    let instance = std::env::var("OCF_RESOURCE_INSTANCE").unwrap_or_else(|_| "test".into());
+    let instance = env
+        .get("OCF_RESOURCE_INSTANCE")
+        .cloned()
+        .unwrap_or_else(|| "test".into());
     let log = Logger::from_env(spec.name, Some(&instance));
     if !spec.supports(action.name()) {
         let e = OcfError::unimplemented(format!("action '{}' is not supported", action.name()));
         log.debug(&e.reason);
-        return report(err, &e, None);
+        return report_with(err, &prefix, &e, None);
     }
 
-    let meta = Meta::from_env();
+    let meta = Meta::from_vars(env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let deadline = Deadline::from_timeout(meta.timeout());
     let raw: Vec<(String, String)> = spec
         .params
         .iter()
         .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()))
         .filter_map(|name| {
-            std::env::var(format!("OCF_RESKEY_{name}"))
-                .ok()
-                .map(|v| (name.to_string(), v))
+            env.get(&format!("OCF_RESKEY_{name}"))
+                .map(|v| (name.to_string(), v.clone()))
         })
         .collect();
     let (params, _) = Values::collect(
@@ -250,17 +270,22 @@ pub fn execute<A: ResourceAgent>(
         log,
         instance,
     };
-    let result = dispatch(agent, &ctx);
+    let result = dispatch(agent, &ctx, &prefix, err);
     let status = match result {
         Ok(status) => status,
-        Err(e) => return report(err, &e, Some(&ctx.log)),
+        Err(e) => return report_with(err, &prefix, &e, Some(&ctx.log)),
     };
     ctx.log
         .debug(&format!("{} returned {}", ctx.action.name(), status));
     status
 }
 
-fn dispatch<A: ResourceAgent>(agent: &A, ctx: &Context) -> ActionResult {
+fn dispatch<A: ResourceAgent>(
+    agent: &A,
+    ctx: &Context,
+    prefix: &str,
+    err: &mut dyn Write,
+) -> ActionResult {
     let probe = ctx.is_probe();
     let cfg = ctx
         .params
@@ -269,7 +294,7 @@ fn dispatch<A: ResourceAgent>(agent: &A, ctx: &Context) -> ActionResult {
         .and_then(|()| agent.configure(ctx));
     let cfg = match cfg {
         Ok(cfg) => cfg,
-        Err(e) if probe => return Ok(probe_verdict(ctx, e)),
+        Err(e) if probe => return Ok(probe_verdict(ctx, e, prefix, err)),
         Err(e) if ctx.action == Action::Stop => return agent.stop_unconfigured(ctx, &e),
         Err(e) => return Err(e),
     };
@@ -291,7 +316,7 @@ fn dispatch<A: ResourceAgent>(agent: &A, ctx: &Context) -> ActionResult {
         ))),
     };
     match result {
-        Err(e) if probe => Ok(probe_verdict(ctx, e)),
+        Err(e) if probe => Ok(probe_verdict(ctx, e, prefix, err)),
         Err(e) if ctx.action == Action::Stop && e.status == OcfStatus::NotRunning => {
             Ok(OcfStatus::Success)
         }
@@ -302,7 +327,7 @@ fn dispatch<A: ResourceAgent>(agent: &A, ctx: &Context) -> ActionResult {
 /// A probe must not answer "installed wrongly" or "misconfigured" (Pacemaker bans the node or
 /// stops the resource everywhere); what it cannot check, it reports as not running here.
 /// A generic failure stays a failure: the resource is active but broken.
-fn probe_verdict(ctx: &Context, e: OcfError) -> OcfStatus {
+fn probe_verdict(ctx: &Context, e: OcfError, prefix: &str, err: &mut dyn Write) -> OcfStatus {
     match e.status {
         OcfStatus::ErrArgs
         | OcfStatus::ErrInstalled
@@ -314,21 +339,17 @@ fn probe_verdict(ctx: &Context, e: OcfError) -> OcfStatus {
         }
         other => {
             ctx.log.error(&e.reason);
-            let _ = writeln!(std::io::stderr(), "{}{}", exit_reason_prefix(), e.reason);
+            let _ = writeln!(err, "{prefix}{}", e.reason);
             other
         }
     }
 }
 
-fn exit_reason_prefix() -> String {
-    std::env::var("OCF_EXIT_REASON_PREFIX")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "ocf-exit-reason:".to_string())
-}
+/// ocf-tester and manual runs do not set `OCF_EXIT_REASON_PREFIX`; Pacemaker sets this value.
+pub const DEFAULT_EXIT_REASON_PREFIX: &str = "ocf-exit-reason:";
 
 /// Prints the exit reason (the last stderr line, which Pacemaker keeps) and logs it.
-fn report(err: &mut dyn Write, e: &OcfError, log: Option<&Logger>) -> OcfStatus {
+fn report_with(err: &mut dyn Write, prefix: &str, e: &OcfError, log: Option<&Logger>) -> OcfStatus {
     if let Some(log) = log {
         match e.status {
             OcfStatus::NotRunning | OcfStatus::Unimplemented => log.info(&e.reason),
@@ -336,6 +357,223 @@ fn report(err: &mut dyn Write, e: &OcfError, log: Option<&Logger>) -> OcfStatus 
             _ => log.error(&e.reason),
         }
     }
-    let _ = writeln!(err, "{}{}", exit_reason_prefix(), e.reason);
+    let _ = writeln!(err, "{prefix}{}", e.reason);
     e.status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocf::ActionSpec;
+    use crate::params::Param;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    static SPEC: AgentSpec = AgentSpec {
+        name: "demo",
+        shortdesc: "Demo",
+        longdesc: "Demo agent.",
+        params: &[
+            Param::integer("port").required().describe("Port", "Port."),
+            Param::string("mode")
+                .aliases(&["old_mode"])
+                .describe("Mode", "Mode."),
+        ],
+        actions: &[
+            ActionSpec::new("start", 20),
+            ActionSpec::new("stop", 20),
+            ActionSpec::new("monitor", 20).interval(10),
+            ActionSpec::new("notify", 5),
+            ActionSpec::new("meta-data", 5),
+            ActionSpec::new("validate-all", 5),
+        ],
+    };
+
+    /// Answers each action from a table; records what it saw.
+    struct Demo {
+        answers: BTreeMap<&'static str, ActionResult>,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Demo {
+        fn new(answers: &[(&'static str, ActionResult)]) -> Demo {
+            Demo {
+                answers: answers.iter().cloned().collect(),
+                seen: Mutex::new(Vec::new()),
+            }
+        }
+        fn answer(&self, action: &str, ctx: &Context) -> ActionResult {
+            self.seen.lock().unwrap().push(format!(
+                "{action} probe={} timeout={:?} mode={:?}",
+                ctx.is_probe(),
+                ctx.meta.timeout(),
+                ctx.params.get("mode")
+            ));
+            self.answers
+                .get(action)
+                .cloned()
+                .unwrap_or(Ok(OcfStatus::Success))
+        }
+    }
+
+    impl ResourceAgent for Demo {
+        type Config = ();
+        fn spec(&self) -> &'static AgentSpec {
+            &SPEC
+        }
+        fn configure(&self, ctx: &Context) -> Result<(), OcfError> {
+            match ctx.params.integer("port") {
+                Some(p) if p > 65535 => {
+                    Err(OcfError::configured(format!("port {p} is out of range")))
+                }
+                _ => Ok(()),
+            }
+        }
+        fn start(&self, _: &(), ctx: &Context) -> ActionResult {
+            self.answer("start", ctx)
+        }
+        fn stop(&self, _: &(), ctx: &Context) -> ActionResult {
+            self.answer("stop", ctx)
+        }
+        fn monitor(&self, _: &(), ctx: &Context) -> ActionResult {
+            self.answer("monitor", ctx)
+        }
+        fn notify(&self, _: &(), ctx: &Context) -> ActionResult {
+            self.answer("notify", ctx)
+        }
+    }
+
+    fn run(agent: &Demo, args: &[&str], env: &[(&str, &str)]) -> (OcfStatus, String, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = execute_in(agent, &args, &env, &mut out, &mut err);
+        (
+            status,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    const GOOD: &[(&str, &str)] = &[("OCF_RESKEY_port", "25")];
+
+    #[test]
+    fn invocation_errors() {
+        let d = Demo::new(&[]);
+        assert_eq!(run(&d, &[], GOOD).0, OcfStatus::ErrArgs);
+        assert_eq!(run(&d, &["start", "x"], GOOD).0, OcfStatus::ErrArgs);
+        let (s, _, err) = run(&d, &["promote"], GOOD);
+        assert_eq!(s, OcfStatus::Unimplemented);
+        assert!(
+            err.ends_with("ocf-exit-reason:action 'promote' is not supported\n"),
+            "{err}"
+        );
+        assert_eq!(run(&d, &["reload"], GOOD).0, OcfStatus::Unimplemented);
+    }
+
+    #[test]
+    fn meta_data_needs_nothing() {
+        let d = Demo::new(&[]);
+        let (s, out, _) = run(&d, &["meta-data"], &[]);
+        assert_eq!(s, OcfStatus::Success);
+        assert!(out.contains("<resource-agent name=\"demo\""));
+        assert!(d.seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn configuration_errors_by_action() {
+        let d = Demo::new(&[]);
+        for (env, needle) in [
+            (&[][..], "parameter 'port' is required"),
+            (&[("OCF_RESKEY_port", "x")][..], "'x' is not an integer"),
+            (
+                &[("OCF_RESKEY_port", "70000")][..],
+                "port 70000 is out of range",
+            ),
+        ] {
+            let (s, _, err) = run(&d, &["start"], env);
+            assert_eq!(s, OcfStatus::ErrConfigured, "{env:?}");
+            assert!(err.trim_end().ends_with(needle), "{err}");
+            assert_eq!(run(&d, &["validate-all"], env).0, OcfStatus::ErrConfigured);
+            assert_eq!(run(&d, &["monitor"], env).0, OcfStatus::NotRunning, "probe");
+            assert_eq!(run(&d, &["stop"], env).0, OcfStatus::Success, "stop");
+            let mut recurring = env.to_vec();
+            recurring.push(("OCF_RESKEY_CRM_meta_interval", "10000"));
+            assert_eq!(
+                run(&d, &["monitor"], &recurring).0,
+                OcfStatus::ErrConfigured
+            );
+        }
+        assert!(
+            d.seen.lock().unwrap().is_empty(),
+            "no action ran on a bad config"
+        );
+    }
+
+    #[test]
+    fn probes_never_answer_installed_or_configured() {
+        for code in [
+            OcfStatus::ErrInstalled,
+            OcfStatus::ErrConfigured,
+            OcfStatus::ErrArgs,
+            OcfStatus::ErrPerm,
+        ] {
+            let d = Demo::new(&[("monitor", Err(OcfError::new(code, "nope")))]);
+            assert_eq!(
+                run(&d, &["monitor"], GOOD).0,
+                OcfStatus::NotRunning,
+                "{code}"
+            );
+            let mut env = GOOD.to_vec();
+            env.push(("OCF_RESKEY_CRM_meta_interval", "0"));
+            assert_eq!(
+                run(&d, &["monitor"], &env).0,
+                OcfStatus::NotRunning,
+                "interval 0 is a probe"
+            );
+            env.pop();
+            env.push(("OCF_RESKEY_CRM_meta_interval", "5000"));
+            assert_eq!(
+                run(&d, &["monitor"], &env).0,
+                code,
+                "recurring keeps {code}"
+            );
+        }
+        let d = Demo::new(&[("monitor", Err(OcfError::generic("broken")))]);
+        let (s, _, err) = run(&d, &["monitor"], GOOD);
+        assert_eq!(s, OcfStatus::ErrGeneric);
+        assert!(err.ends_with("ocf-exit-reason:broken\n"));
+    }
+
+    #[test]
+    fn stop_of_a_stopped_resource_is_success_and_notify_never_fails() {
+        let d = Demo::new(&[
+            ("stop", Err(OcfError::not_running("gone"))),
+            ("notify", Err(OcfError::generic("bad"))),
+        ]);
+        assert_eq!(run(&d, &["stop"], GOOD).0, OcfStatus::Success);
+        assert_eq!(run(&d, &["notify"], GOOD).0, OcfStatus::Success);
+    }
+
+    #[test]
+    fn environment_reaches_the_action() {
+        let d = Demo::new(&[]);
+        let env = [
+            ("OCF_RESKEY_port", "25"),
+            ("OCF_RESKEY_old_mode", "fast"),
+            ("OCF_RESKEY_CRM_meta_timeout", "90000"),
+            ("OCF_EXIT_REASON_PREFIX", "why:"),
+        ];
+        assert_eq!(run(&d, &["start"], &env).0, OcfStatus::Success);
+        let seen = d.seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec!["start probe=false timeout=90s mode=Some(\"fast\")".to_string()]
+        );
+        let d = Demo::new(&[("start", Err(OcfError::generic("x")))]);
+        assert!(run(&d, &["start"], &env).2.ends_with("why:x\n"));
+    }
 }
