@@ -348,3 +348,138 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
     let _ = writeln!(out, "{outcome}");
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fence::spec::{ADDRESS, LOGIN};
+    use std::cell::RefCell;
+
+    static SPEC: FenceSpec = FenceSpec {
+        name: "fence_demo",
+        shortdesc: "Demo",
+        longdesc: "Demo device.",
+        vendor_url: "https://example.invalid",
+        symlinks: &[],
+        groups: &[ADDRESS, LOGIN],
+        multi_outlet: false,
+    };
+
+    struct Demo {
+        power: RefCell<PowerState>,
+        saw_password: RefCell<Option<Vec<u8>>>,
+    }
+
+    struct Switch<'a>(&'a Demo);
+
+    impl PowerSwitch for Switch<'_> {
+        fn power_state(&mut self, _: &str, _: Deadline) -> Result<PowerState, FenceError> {
+            Ok(*self.0.power.borrow())
+        }
+        fn set_power(&mut self, _: &str, s: PowerState, _: Deadline) -> Result<(), FenceError> {
+            *self.0.power.borrow_mut() = s;
+            Ok(())
+        }
+    }
+
+    impl FenceAgent for Demo {
+        fn spec(&self) -> &'static FenceSpec {
+            &SPEC
+        }
+        fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
+            *self.saw_password.borrow_mut() = req.password()?.map(|s| s.expose().to_vec());
+            Ok(Box::new(Switch(self)))
+        }
+    }
+
+    fn demo(state: PowerState) -> Demo {
+        Demo {
+            power: RefCell::new(state),
+            saw_password: RefCell::new(None),
+        }
+    }
+
+    fn run(agent: &Demo, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = execute(agent, &args, Some(stdin), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn stdin_off_and_status_codes() {
+        let d = demo(PowerState::On);
+        let (code, out, _) = run(
+            &d,
+            &[],
+            "ip=10.0.0.1\nusername=admin\npassword=\"s3cret\"\naction=off\nnodename=node2\n",
+        );
+        assert_eq!(code, 0);
+        assert_eq!(out, "Success: Powered OFF\n");
+        assert_eq!(d.saw_password.borrow().as_deref(), Some(&b"s3cret"[..]));
+        let (code, out, _) = run(&d, &[], "ip=10.0.0.1\naction=status\n");
+        assert_eq!((code, out.as_str()), (2, "Status: OFF\n"));
+        let (code, out, _) = run(&d, &["-a", "10.0.0.1", "-o", "on"], "");
+        assert_eq!((code, out.as_str()), (0, "Success: Powered ON\n"));
+        let (code, out, _) = run(&d, &["--ip=10.0.0.1", "--action=status"], "");
+        assert_eq!((code, out.as_str()), (0, "Status: ON\n"));
+        let (code, out, _) = run(&d, &[], "ipaddr=10.0.0.1\noption=reboot\n");
+        assert_eq!((code, out.as_str()), (0, "Success: Rebooted\n"));
+    }
+
+    #[test]
+    fn refusals_are_one_line_and_exit_1() {
+        let d = demo(PowerState::On);
+        let (code, _, err) = run(&d, &[], "ip=10.0.0.1\naction=explode\n");
+        assert_eq!(code, 1);
+        assert_eq!(err, "Unrecognised action 'explode'\n");
+        let (code, _, err) = run(&d, &[], "action=status\n");
+        assert_eq!((code, err.as_str()), (1, "parameter 'ip' is required\n"));
+        let (code, _, err) = run(&d, &["--ip=1.2.3.4", "--password=hunter2"], "");
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("refusing 'password'") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let (code, _, err) = run(&d, &["--ip=1.2.3.4", "--frobnicate"], "");
+        assert_eq!(code, 1);
+        assert!(err.contains("--frobnicate"), "{err}");
+        let (code, _, err) = run(&d, &[], "ip=1.2.3.4\naction=status\npower_timeout=-3\n");
+        assert_eq!(code, 1);
+        assert!(err.starts_with("parameter 'power_timeout'"), "{err}");
+        let (code, _, err) = run(
+            &d,
+            &[],
+            "ip=1.2.3.4\naction=status\npassword_file=/nonexistent/pw\n",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("/nonexistent/pw"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn metadata_lists_deprecated_pairs_and_needs_no_device() {
+        let d = demo(PowerState::On);
+        let (code, out, _) = run(&d, &["-o", "metadata"], "");
+        assert_eq!(code, 0);
+        assert!(
+            out.contains(
+                "<parameter name=\"ipaddr\" unique=\"0\" required=\"1\" deprecated=\"1\">"
+            ),
+            "{out}"
+        );
+        assert!(out
+            .contains("<parameter name=\"ip\" unique=\"0\" required=\"1\" obsoletes=\"ipaddr\">"));
+        assert!(out.contains("<getopt mixed=\"-a, --ip=[ip]\"/>"));
+        assert!(out.contains("<content type=\"second\" default=\"20\"/>"));
+        assert!(out.contains("<option value=\"cycle\"/>"));
+        let (code, out, _) = run(&d, &[], "action=meta-data\n");
+        assert_eq!(code, 0);
+        assert!(out.starts_with("<?xml"));
+        assert_eq!(run(&d, &[], "ip=1.2.3.4\naction=validate-all\n").0, 0);
+    }
+}
