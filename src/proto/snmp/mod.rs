@@ -22,6 +22,7 @@ pub mod client;
 pub mod model;
 pub mod oid;
 pub mod outlet;
+pub mod switch;
 
 pub use client::{
     AuthProtocol, Credentials, Missing, PrivProtocol, Session, SnmpError, Target, UsmUser, Value,
@@ -30,3 +31,4 @@ pub use client::{
 pub use model::{detect, CustomModel, ModelError, OutletState, PduModel, PowerAction, MODELS};
 pub use oid::Oid;
 pub use outlet::{ModelChoice, OutletInfo, OutletRef, PduDevice, PduError};
+pub use switch::PduSwitch;

@@ -166,6 +166,11 @@ impl PduDevice {
         &self.model
     }
 
+    /// The `{u}` in use (daisy-chain unit, PDU id, switch number).
+    pub fn unit(&self) -> u32 {
+        self.unit
+    }
+
     pub fn session(&mut self) -> &mut Session {
         &mut self.session
     }
