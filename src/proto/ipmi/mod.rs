@@ -40,6 +40,7 @@
 //! as is: another suite would not help, and falling back would hide the reason. Suite 0 and
 //! the other suites are never offered.
 
+pub mod agent;
 mod chassis;
 mod codec;
 pub mod crypto;
