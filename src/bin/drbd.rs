@@ -1,0 +1,676 @@
+//! `ocf:bulwark:drbd` — a promotable clone of one DRBD resource (the job of LINBIT's
+//! `ocf:linbit:drbd`): decides, through the promotion score, which node may become Primary.
+//! State reading, scoring and checks are `bulwark::drbd`; this file maps them onto OCF.
+
+use bulwark::deadline::Deadline;
+use bulwark::drbd::agent::{
+    check_clone_meta, check_resource_name, check_version_requirement, outdate_self,
+    promote_throttle, CloneMeta, LocalResource, Observed, OutdateSelf,
+};
+use bulwark::drbd::{
+    needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
+    MasterScores, PeerPrimaryRule, Role, ScoreAction, ScorePolicy,
+};
+use bulwark::ocf::{promotion, ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
+use bulwark::params::Param;
+use std::time::{Duration, Instant};
+
+fn adjust_master_score(v: &str) -> Result<(), String> {
+    MasterScores::parse(v).map(drop).map_err(|e| e.problem)
+}
+
+fn peer_primary_rule(v: &str) -> Result<(), String> {
+    PeerPrimaryRule::parse(v).map(drop).map_err(|e| e.problem)
+}
+
+fn wfc_timeout(v: &str) -> Result<(), String> {
+    match v.trim() {
+        "" => Ok(()),
+        t => t
+            .parse::<u32>()
+            .map(drop)
+            .map_err(|_| format!("'{v}' is not a whole number of seconds")),
+    }
+}
+
+static PARAMS: &[Param] = &[
+    Param::string("drbd_resource")
+        .required()
+        .unique()
+        .check(check_resource_name)
+        .describe(
+            "DRBD resource name",
+            "The name of the DRBD resource in the DRBD configuration (letters, digits and - % + . / : = @ _).",
+        ),
+    Param::string("drbdconf").default("/etc/drbd.conf").describe(
+        "DRBD configuration file",
+        "Passed to drbdadm as -c; must be readable when the resource is started.",
+    ),
+    Param::string("adjust_master_score")
+        .default(MasterScores::DEFAULT_TEXT)
+        .check(adjust_master_score)
+        .describe(
+            "Promotion scores",
+            "Four non-decreasing whole numbers: the score when the local data is only Consistent (0 = never promote), when only a peer has UpToDate data, when the local data is UpToDate but the peer's is unknown, and when nobody can have better data. An invalid value is a configuration error.",
+        ),
+    Param::boolean("stop_outdates_secondary").default("false").describe(
+        "Outdate a Secondary that loses a Primary peer",
+        "When a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary (and that is not being stopped), mark the local data Outdated so it can never be promoted with stale data.",
+    ),
+    Param::string("wfc_timeout").default("5").check(wfc_timeout).describe(
+        "Seconds to wait for the peer on start",
+        "After bringing the resource up, wait this long for the connection (wait-connect-resource with the same value for the degraded and outdated variants); 0 or empty does not wait.",
+    ),
+    Param::string("remove_master_score_if_peer_primary")
+        .default("false")
+        .check(peer_primary_rule)
+        .describe(
+            "Remove the score while a peer is Primary",
+            "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
+        ),
+    Param::boolean("fail_promote_early_if_peer_primary")
+        .default("false")
+        .describe(
+            "Fail promote early while a peer is Primary",
+            "When a promote retry still sees a Primary peer, give up at once and remove the score instead of retrying until the timeout.",
+        ),
+    Param::boolean("connect_only_after_promote")
+        .default("false")
+        .describe(
+            "Connect only after being promoted",
+            "Start brings the resource up without networking and connects only once promoted (for stacked or special setups).",
+        ),
+    Param::string("require_drbd_module_version_ge")
+        .default("8.4.0")
+        .check(check_version_requirement)
+        .describe(
+            "Minimum DRBD kernel module version",
+            "Refuse to start when the loaded DRBD module is older (x.y.z; empty: no check).",
+        ),
+    Param::string("require_drbd_module_version_lt")
+        .default("10.0.0")
+        .check(check_version_requirement)
+        .describe(
+            "DRBD kernel module version must be below",
+            "Refuse to start when the loaded DRBD module is this version or newer (x.y.z; empty: no check).",
+        ),
+];
+
+static SPEC: AgentSpec = AgentSpec {
+    name: "drbd",
+    shortdesc: "Promotable clone of a DRBD resource",
+    longdesc: "Brings one DRBD resource up on every node of a promotable clone and makes one node Primary. The promotion score says where: 10000 with UpToDate data and nobody better, 1000 when the peer's data is unknown, 10 when only a peer has UpToDate data, none without quorum, with only Consistent data or with worse. Status comes from drbdsetup events2 (DRBD 9) or sh-status (8.4), parsed strictly: output it cannot read is a failure naming the text, never a promotion. Create it with `promotable notify=true`; pair it with bulwark-drbd-fence-peer / bulwark-drbd-unfence-peer as DRBD's fence-peer / unfence-peer handlers.",
+    params: PARAMS,
+    actions: &[
+        ActionSpec::new("start", 240),
+        ActionSpec::new("promote", 90),
+        ActionSpec::new("demote", 90),
+        ActionSpec::new("notify", 90),
+        ActionSpec::new("stop", 100),
+        ActionSpec::new("monitor", 20).interval(29).role("Promoted"),
+        ActionSpec::new("monitor", 20).interval(31).role("Unpromoted"),
+        ActionSpec::new("meta-data", 5),
+        ActionSpec::new("validate-all", 30),
+    ],
+};
+
+struct Config {
+    local: LocalResource,
+    drbdconf: String,
+    policy: ScorePolicy,
+    stop_outdates_secondary: bool,
+    wfc_timeout: u32,
+    fail_promote_early: bool,
+    connect_only_after_promote: bool,
+    version_ge: Option<DrbdVersion>,
+    version_lt: Option<DrbdVersion>,
+}
+
+/// Pause between retries of a DRBD state change.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+fn sleep_within(deadline: &Deadline, d: Duration) {
+    std::thread::sleep(deadline.cap(d));
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}
+
+fn drbd_failure(e: &DrbdError) -> OcfError {
+    OcfError::generic(e.to_string())
+}
+
+struct Drbd;
+
+impl Drbd {
+    fn observe(
+        &self,
+        cfg: &Config,
+        ctx: &Context,
+    ) -> Result<(Option<DrbdVersion>, Observed), OcfError> {
+        cfg.local
+            .observe(&ctx.deadline)
+            .map_err(|e| drbd_failure(&e))
+    }
+
+    /// Sets or removes the promotion score as the table says; failures are logged, never
+    /// fatal (the next monitor retries), and each call is bounded by the action's deadline.
+    fn update_score(&self, cfg: &Config, ctx: &Context, status: Option<&DrbdStatus>) {
+        let Some(status) = status else {
+            self.remove_score(ctx);
+            return;
+        };
+        let mut policy = cfg.policy;
+        if needs_pacemaker_view(status, &policy) {
+            policy.pacemaker_knows_promoted_peer = pacemaker_knows_promoted_peer(ctx);
+        }
+        let decision = promotion_score(status, &policy);
+        match decision.action {
+            ScoreAction::Keep => {}
+            ScoreAction::Set(n) => {
+                if promotion::get(ctx) != Some(n) {
+                    ctx.log.info(&format!(
+                        "promotion score {n}: {} ({})",
+                        decision.rule.describe(),
+                        status.summary()
+                    ));
+                    if let Err(e) = promotion::set(ctx, n) {
+                        ctx.log.warn(&e.reason);
+                    }
+                }
+            }
+            ScoreAction::Remove => {
+                if promotion::get(ctx).is_some() {
+                    ctx.log.info(&format!(
+                        "promotion score removed: {} ({})",
+                        decision.rule.describe(),
+                        status.summary()
+                    ));
+                    self.remove_score(ctx);
+                }
+            }
+        }
+    }
+
+    fn remove_score(&self, ctx: &Context) {
+        if let Err(e) = promotion::delete(ctx) {
+            ctx.log.debug(&e.reason);
+        }
+    }
+
+    /// Host checks shared by start, promote and validate-all (level ≥ 10).
+    fn host_checks(
+        &self,
+        cfg: &Config,
+        ctx: &Context,
+        version: Option<DrbdVersion>,
+    ) -> ActionResult {
+        if std::fs::File::open(&cfg.drbdconf).is_err() {
+            return Err(OcfError::installed(format!(
+                "DRBD configuration {} is not readable",
+                cfg.drbdconf
+            )));
+        }
+        match cfg.local.is_defined(&ctx.deadline) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(OcfError::installed(format!(
+                    "DRBD resource {} is not defined for this host in {}",
+                    cfg.local.name, cfg.drbdconf
+                )))
+            }
+            Err(e) => return Err(drbd_failure(&e)),
+        }
+        if let Some(v) = version {
+            if cfg.version_ge.is_some_and(|min| v < min)
+                || cfg.version_lt.is_some_and(|max| v >= max)
+            {
+                return Err(OcfError::installed(format!(
+                    "DRBD kernel module {v} is outside the required range [{}, {})",
+                    cfg.version_ge.map_or("any".into(), |x| x.to_string()),
+                    cfg.version_lt.map_or("any".into(), |x| x.to_string())
+                )));
+            }
+        }
+        if ctx.meta.promoted_max() == Some(2) {
+            match cfg.local.allows_two_primaries(&ctx.deadline) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(OcfError::configured(format!(
+                        "promoted-max=2 needs allow-two-primaries in the net section of DRBD resource {}",
+                        cfg.local.name
+                    )))
+                }
+                Err(e) => return Err(drbd_failure(&e)),
+            }
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    fn maybe_outdate_self(&self, cfg: &Config, ctx: &Context, status: &DrbdStatus) {
+        let list = |a: &str, b: &str| {
+            let l = ctx.meta.notify_list(a);
+            if l.is_empty() {
+                ctx.meta.notify_list(b)
+            } else {
+                l
+            }
+        };
+        let promoted = list("promoted_uname", "master_uname");
+        let stopping = ctx.meta.notify_list("stop_uname");
+        match outdate_self(cfg.stop_outdates_secondary, &hostname(), status, &promoted, &stopping) {
+            OutdateSelf::No => {}
+            OutdateSelf::SplitBrain { primary_peer } => ctx.log.error(&format!(
+                "resource internal SPLIT BRAIN: this node and {primary_peer} are both Primary for {} with the replication link down",
+                cfg.local.name
+            )),
+            OutdateSelf::Outdate { primary_peer } => {
+                ctx.log.warn(&format!(
+                    "lost the connection to Primary {primary_peer}: outdating the local data of {}",
+                    cfg.local.name
+                ));
+                if let Err(e) = cfg.local.tools.outdate(&cfg.local.name, &ctx.deadline) {
+                    ctx.log.warn(&e.to_string());
+                }
+                self.remove_score(ctx);
+            }
+        }
+    }
+}
+
+/// `crm_resource --locate`: whether Pacemaker runs a promoted instance on another node.
+fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
+    let rsc = ctx.instance.split(':').next().unwrap_or(&ctx.instance);
+    let mut cmd = std::process::Command::new("crm_resource");
+    cmd.args(["--resource", rsc, "--locate", "--quiet"]);
+    let out =
+        bulwark::process::run_captured(&mut cmd, ctx.deadline.cap(Duration::from_secs(10))).ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let me = hostname();
+    Some(out.stdout_str().lines().any(|l| {
+        let mut w = l.split_whitespace();
+        let node = w.next().unwrap_or("");
+        node != me && w.any(|x| x == "Promoted" || x == "Master")
+    }))
+}
+
+impl bulwark::ocf::ResourceAgent for Drbd {
+    type Config = Config;
+
+    fn spec(&self) -> &'static AgentSpec {
+        &SPEC
+    }
+
+    fn configure(&self, ctx: &Context) -> Result<Config, OcfError> {
+        let p = &ctx.params;
+        let resource = p.get("drbd_resource").unwrap_or("").to_string();
+        let drbdconf = p
+            .non_empty("drbdconf")
+            .unwrap_or("/etc/drbd.conf")
+            .to_string();
+        let configured = |e: bulwark::drbd::ConfigError| OcfError::configured(e.to_string());
+        let scores = MasterScores::parse(
+            p.get("adjust_master_score")
+                .unwrap_or(MasterScores::DEFAULT_TEXT),
+        )
+        .map_err(configured)?;
+        let rule =
+            PeerPrimaryRule::parse(p.get("remove_master_score_if_peer_primary").unwrap_or(""))
+                .map_err(configured)?;
+        let version = |name: &str| p.non_empty(name).and_then(|v| DrbdVersion::parse(v).ok());
+        if ctx.action != bulwark::ocf::Action::Stop {
+            check_clone_meta(&CloneMeta {
+                clone_max: ctx.meta.clone_max(),
+                clone_node_max: ctx.meta.clone_node_max(),
+                promoted_max: ctx.meta.promoted_max(),
+                promoted_node_max: ctx.meta.promoted_node_max(),
+                notify: ctx.meta.notify_enabled(),
+            })
+            .map_err(OcfError::configured)?;
+        }
+        Ok(Config {
+            local: LocalResource::new(resource, DrbdTools::from_env().with_config(&drbdconf)),
+            drbdconf,
+            policy: ScorePolicy {
+                scores,
+                remove_if_peer_primary: rule,
+                promoted_max: ctx.meta.promoted_max().unwrap_or(1),
+                ..ScorePolicy::default()
+            },
+            stop_outdates_secondary: p.flag("stop_outdates_secondary"),
+            wfc_timeout: p
+                .non_empty("wfc_timeout")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            fail_promote_early: p.flag("fail_promote_early_if_peer_primary"),
+            connect_only_after_promote: p.flag("connect_only_after_promote"),
+            version_ge: version("require_drbd_module_version_ge"),
+            version_lt: version("require_drbd_module_version_lt"),
+        })
+    }
+
+    fn validate(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        if ctx.check_level() >= 10 {
+            let version = cfg
+                .local
+                .kernel_version(&ctx.deadline)
+                .map_err(|e| drbd_failure(&e))?;
+            self.host_checks(cfg, ctx, version)?;
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    fn monitor(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let (_, observed) = match cfg.local.observe(&ctx.deadline) {
+            Ok(o) => o,
+            Err(e) => {
+                if matches!(e, DrbdError::Parse(_)) {
+                    // Data we cannot read must not keep this node promotable.
+                    self.remove_score(ctx);
+                }
+                return Err(drbd_failure(&e));
+            }
+        };
+        let Observed::Up(status) = observed else {
+            let defined = cfg.local.is_defined(&ctx.deadline).unwrap_or(true);
+            if !ctx.is_probe() {
+                self.remove_score(ctx);
+            }
+            if !defined {
+                return Err(OcfError::installed(format!(
+                    "DRBD resource {} is not defined for this host in {}",
+                    cfg.local.name, cfg.drbdconf
+                )));
+            }
+            return Err(OcfError::not_running(format!(
+                "{} is not running",
+                cfg.local.name
+            )));
+        };
+        self.update_score(cfg, ctx, Some(&status));
+        match status.role {
+            Role::Primary => Ok(OcfStatus::RunningPromoted),
+            Role::Secondary => Ok(OcfStatus::Success),
+            Role::Unknown => Err(OcfError::generic(format!(
+                "DRBD reports an Unknown local role: {}",
+                status.summary()
+            ))),
+        }
+    }
+
+    fn start(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let mut version = cfg
+            .local
+            .kernel_version(&ctx.deadline)
+            .map_err(|e| drbd_failure(&e))?;
+        if version.is_none() {
+            cfg.local.load_module(&ctx.deadline).map_err(|e| {
+                OcfError::installed(format!("the DRBD kernel module is not loaded: {e}"))
+            })?;
+            version = cfg
+                .local
+                .kernel_version(&ctx.deadline)
+                .map_err(|e| drbd_failure(&e))?;
+        }
+        let Some(version) = version else {
+            return Err(OcfError::installed("the DRBD kernel module is not loaded"));
+        };
+        self.host_checks(cfg, ctx, Some(version))?;
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let mut attach_failures = 0;
+        loop {
+            if ctx.deadline.expired() {
+                return Err(OcfError::generic(format!(
+                    "start of {name} did not finish in time"
+                )));
+            }
+            match self.observe(cfg, ctx)?.1 {
+                Observed::NoModule => {
+                    return Err(OcfError::installed("the DRBD kernel module went away"))
+                }
+                Observed::Down => {
+                    if let Err(e) = cfg.local.attach(version, &ctx.deadline) {
+                        if e.exit_kind() == Some(ExitKind::NoSuchResource) {
+                            return Err(OcfError::installed(e.to_string()));
+                        }
+                        attach_failures += 1;
+                        if attach_failures >= 2 {
+                            return Err(OcfError::generic(format!("cannot attach {name}: {e}")));
+                        }
+                        sleep_within(&ctx.deadline, RETRY_PAUSE);
+                    }
+                }
+                Observed::Up(s) if s.role == Role::Primary => {
+                    if let Err(e) = tools.secondary(name, &ctx.deadline) {
+                        ctx.log.warn(&e.to_string());
+                        sleep_within(&ctx.deadline, RETRY_PAUSE);
+                    }
+                }
+                Observed::Up(_) => break,
+            }
+        }
+        if !cfg.connect_only_after_promote {
+            if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
+                ctx.log.warn(&format!("connecting {name}: {e}"));
+            } else if cfg.wfc_timeout > 0 {
+                // Not waiting is no failure: the peer may be down; the score says so.
+                let dl = ctx.deadline.reserve(Duration::from_secs(2));
+                if let Err(e) = tools.wait_connect_resource(name, cfg.wfc_timeout, &dl) {
+                    ctx.log.info(&format!("{name} not connected yet: {e}"));
+                }
+            }
+        }
+        let (_, observed) = self.observe(cfg, ctx)?;
+        self.update_score(cfg, ctx, observed.status());
+        Ok(OcfStatus::Success)
+    }
+
+    fn stop(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let result = loop {
+            let observed = match cfg.local.observe(&ctx.deadline) {
+                Ok((_, o)) => o,
+                // Unreadable status: take it down anyway.
+                Err(e) => {
+                    ctx.log.warn(&e.to_string());
+                    Observed::Up(DrbdStatus {
+                        resource: name.clone(),
+                        role: Role::Unknown,
+                        suspended: false,
+                        volumes: Vec::new(),
+                        peers: Vec::new(),
+                    })
+                }
+            };
+            let status = match observed {
+                Observed::NoModule => break Ok(()),
+                Observed::Down => {
+                    let _ = tools.down(name, &ctx.deadline);
+                    break Ok(());
+                }
+                Observed::Up(s) => s,
+            };
+            let step = if status.role == Role::Primary {
+                tools.secondary(name, &ctx.deadline)
+            } else {
+                tools.down(name, &ctx.deadline)
+            };
+            if let Err(e) = step {
+                if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                    let held = if e.is_held_open() {
+                        format!(
+                            ", {}",
+                            cfg.local.who_holds_open(Some(&status), &ctx.deadline)
+                        )
+                    } else {
+                        String::new()
+                    };
+                    break Err(OcfError::generic(format!("cannot stop {name}: {e}{held}")));
+                }
+                sleep_within(&ctx.deadline, RETRY_PAUSE);
+            }
+        };
+        self.remove_score(ctx);
+        result?;
+        if cfg.stop_outdates_secondary {
+            if let Ok((_, Observed::Up(s))) = cfg.local.observe(&ctx.deadline) {
+                self.maybe_outdate_self(cfg, ctx, &s);
+            }
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    fn promote(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let started = Instant::now();
+        let (version, _) = self.observe(cfg, ctx)?;
+        self.host_checks(cfg, ctx, version)?;
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let mut tries = 0u32;
+        let result: ActionResult = loop {
+            let status = match self.observe(cfg, ctx) {
+                Ok((_, Observed::Up(s))) => s,
+                Ok(_) => {
+                    break Err(OcfError::generic(format!(
+                        "cannot promote {name}: it is not running"
+                    )))
+                }
+                Err(e) => break Err(e),
+            };
+            if status.role == Role::Primary {
+                if cfg.connect_only_after_promote {
+                    if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
+                        ctx.log.warn(&format!("connecting {name}: {e}"));
+                    }
+                }
+                break Ok(OcfStatus::Success);
+            }
+            if tries > 0 && cfg.fail_promote_early && status.facts().some_peer_primary {
+                self.remove_score(ctx);
+                break Err(OcfError::generic(format!(
+                    "peer node already/still Primary for {name}: {}",
+                    status.summary()
+                )));
+            }
+            tries += 1;
+            match tools.primary(name, &ctx.deadline) {
+                Ok(()) => {}
+                Err(e) if e.exit_kind() == Some(ExitKind::NoUpToDateData) => {
+                    break Err(OcfError::generic(format!(
+                        "Refusing to be promoted to Primary without access to UpToDate data ({e})"
+                    )))
+                }
+                Err(e) => {
+                    if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                        break Err(OcfError::generic(format!("cannot promote {name}: {e}")));
+                    }
+                    ctx.log
+                        .info(&format!("promote of {name} failed, retrying: {e}"));
+                    sleep_within(&ctx.deadline, RETRY_PAUSE);
+                }
+            }
+        };
+        let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
+        self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        if result.is_err() {
+            // Anti-loop: Pacemaker retries a failed promote at once.
+            let keep = Duration::from_millis(500);
+            std::thread::sleep(promote_throttle(
+                started.elapsed(),
+                ctx.deadline.remaining().saturating_sub(keep),
+            ));
+        }
+        result
+    }
+
+    fn demote(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        loop {
+            let status = match self.observe(cfg, ctx)?.1 {
+                Observed::Up(s) => s,
+                _ => return Err(OcfError::not_running(format!("{name} is not running"))),
+            };
+            if status.role != Role::Primary {
+                self.update_score(cfg, ctx, Some(&status));
+                return Ok(OcfStatus::Success);
+            }
+            if let Err(e) = tools.secondary(name, &ctx.deadline) {
+                if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                    let held = if e.is_held_open() {
+                        format!(
+                            ", {}",
+                            cfg.local.who_holds_open(Some(&status), &ctx.deadline)
+                        )
+                    } else {
+                        String::new()
+                    };
+                    return Err(OcfError::generic(format!(
+                        "cannot demote {name}: {e}{held}"
+                    )));
+                }
+                sleep_within(&ctx.deadline, RETRY_PAUSE);
+            }
+        }
+    }
+
+    fn notify(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let kind = ctx.meta.notify_type().unwrap_or("");
+        let op = ctx.meta.notify_operation().unwrap_or("");
+        let name = &cfg.local.name;
+        if op == "start" && !cfg.connect_only_after_promote {
+            // A peer (re)starts: make sure we try to connect to it.
+            if let Err(e) = cfg
+                .local
+                .tools
+                .drbdadm(&["-v", "adjust", name], &ctx.deadline)
+            {
+                ctx.log.info(&format!("adjust {name}: {e}"));
+            }
+        }
+        if kind == "post" {
+            if let Ok((_, Observed::Up(s))) = cfg.local.observe(&ctx.deadline) {
+                self.update_score(cfg, ctx, Some(&s));
+                self.maybe_outdate_self(cfg, ctx, &s);
+            }
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    /// With an unusable configuration, stop still tries `drbdsetup down` on a resource name it
+    /// can trust: reporting success while DRBD is up would let Pacemaker start it elsewhere.
+    fn stop_unconfigured(&self, ctx: &Context, err: &OcfError) -> ActionResult {
+        let name = ctx.params.get("drbd_resource").unwrap_or("");
+        if check_resource_name(name).is_err() {
+            ctx.log.warn(&format!("stop with an unusable configuration ({err}); no valid resource name, nothing to stop"));
+            return Ok(OcfStatus::Success);
+        }
+        let tools = DrbdTools::from_env();
+        match tools.drbdsetup(&["down", name], &ctx.deadline) {
+            Ok(_) => Ok(OcfStatus::Success),
+            Err(e)
+                if matches!(
+                    e.exit_kind(),
+                    Some(ExitKind::NoSuchResource | ExitKind::NoModule)
+                ) =>
+            {
+                Ok(OcfStatus::Success)
+            }
+            Err(e) => Err(OcfError::generic(format!(
+                "stop with an unusable configuration ({err}): drbdsetup down {name} failed: {e}"
+            ))),
+        }
+    }
+}
+
+fn main() {
+    bulwark::ocf::run(Drbd)
+}

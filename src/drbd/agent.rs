@@ -1,0 +1,486 @@
+//! The local side of the `drbd` agent: one DRBD resource on this node, read and changed
+//! through [`DrbdTools`], plus the pure checks and decisions the agent's actions make.
+//! No exit codes here: `src/bin/drbd.rs` maps these results onto OCF's.
+//!
+//! Reading state is cheap on purpose (monitor runs every half minute on every node): the
+//! kernel's DRBD version comes from `/proc/drbd` (a file read, no `drbdadm --version`
+//! spawn; the spawn only happens when `/proc/drbd` is absent, i.e. the module is not
+//! loaded), then one `drbdsetup events2 --now` (DRBD 9) or `sh-status` (8.4).
+
+use super::cmd::{DrbdError, DrbdTools, ExitKind, StatusSource};
+use super::holders::{describe_holders, device_holders};
+use super::status::{printable, DrbdStatus, Role};
+use super::version::{parse_proc_drbd, DrbdVersion};
+use crate::deadline::Deadline;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The characters drbd.ocf allows in `drbd_resource` (`[-%+./0-9:=@A-Z_a-z]`): anything
+/// else could not be a DRBD resource name and would be passed to tools as an argument.
+pub fn check_resource_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.starts_with('-') {
+        return Err(format!(
+            "'{}' must not start with '-' (it would read as an option)",
+            printable(name, 40)
+        ));
+    }
+    if name.len() > 128 {
+        return Err("is longer than 128 characters".into());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-%+./:=@_".contains(*c)))
+    {
+        Some(c) => Err(format!(
+            "'{}' contains '{}'; allowed are letters, digits and - % + . / : = @ _",
+            printable(name, 40),
+            c.escape_default()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A `require_drbd_module_version_*` value: empty (no requirement) or `x.y.z`.
+pub fn check_version_requirement(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    DrbdVersion::parse(text)
+        .map(drop)
+        .map_err(|_| format!("'{}' is not a version x.y.z", printable(text, 30)))
+}
+
+/// The clone meta-attributes Pacemaker passes (`OCF_RESKEY_CRM_meta_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CloneMeta {
+    pub clone_max: Option<u32>,
+    pub clone_node_max: Option<u32>,
+    pub promoted_max: Option<u32>,
+    pub promoted_node_max: Option<u32>,
+    pub notify: bool,
+}
+
+/// drbd.ocf's meta checks: the agent only makes sense as a promotable clone with one
+/// instance per node, at most two Primaries, and notifications on (the agent outdates
+/// itself and refreshes scores from post-notifications). `clone-max` is not limited: DRBD 9
+/// has up to 32 peers (a third, diskless tie-breaker node is common).
+pub fn check_clone_meta(m: &CloneMeta) -> Result<(), String> {
+    let Some(_) = m.clone_max else {
+        return Err("must run as a promotable clone (no clone meta-attributes were passed; create it with `promotable`)".into());
+    };
+    if m.clone_node_max.unwrap_or(1) != 1 {
+        return Err(format!(
+            "clone-node-max must be 1, not {}",
+            m.clone_node_max.unwrap_or(0)
+        ));
+    }
+    let Some(promoted_max) = m.promoted_max else {
+        return Err(
+            "must run as a promotable clone (promoted-max is not set; create it with `promotable`)"
+                .into(),
+        );
+    };
+    if m.promoted_node_max.unwrap_or(1) != 1 {
+        return Err(format!(
+            "promoted-node-max must be 1, not {}",
+            m.promoted_node_max.unwrap_or(0)
+        ));
+    }
+    if promoted_max > 2 {
+        return Err(format!("promoted-max must be 1 or 2, not {promoted_max}"));
+    }
+    if !m.notify {
+        return Err("the clone needs notify=true".into());
+    }
+    Ok(())
+}
+
+/// Whether `drbdadm dump` output enables `allow-two-primaries` (needed for promoted-max=2).
+pub fn dump_allows_two_primaries(dump: &str) -> bool {
+    dump.lines().any(|l| {
+        let mut w = l.split_whitespace();
+        w.next() == Some("allow-two-primaries")
+            && matches!(
+                w.next().map(|v| v.trim_end_matches(';')),
+                Some("yes") | Some("")
+            )
+            || l.trim() == "allow-two-primaries;"
+    })
+}
+
+/// How long a failed promote waits before reporting (drbd.ocf's anti-loop: a promote that
+/// fails within 15 s of starting sleeps until 15 s have passed, so Pacemaker's immediate
+/// retry cannot spin), never past what the deadline leaves.
+pub fn promote_throttle(elapsed: Duration, remaining: Duration) -> Duration {
+    const MIN_PROMOTE_FAILURE: Duration = Duration::from_secs(15);
+    MIN_PROMOTE_FAILURE.saturating_sub(elapsed).min(remaining)
+}
+
+/// What `maybe_outdate_self` decides (drbd.ocf, only with `stop_outdates_secondary`): a
+/// Secondary that lost its peer while Pacemaker says that peer is Primary (and not being
+/// stopped) outdates its own data, so it can never be promoted with stale data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutdateSelf {
+    /// Nothing to do (feature off, peer disks known, no Primary peer, or it is stopping).
+    No,
+    /// `drbdadm outdate`, then remove the score; the peer is named for the log.
+    Outdate { primary_peer: String },
+    /// Both Primary while disconnected: log it loudly, change nothing (not ours to decide).
+    SplitBrain { primary_peer: String },
+}
+
+/// The `maybe_outdate_self` decision. `promoted` and `stopping` are the notify lists
+/// (`promoted_uname` / `stop_uname`); node names compare case-insensitively as in drbd.ocf.
+pub fn outdate_self(
+    enabled: bool,
+    local_node: &str,
+    status: &DrbdStatus,
+    promoted: &[String],
+    stopping: &[String],
+) -> OutdateSelf {
+    if !enabled || !status.facts().pdsk_any_unknown {
+        return OutdateSelf::No;
+    }
+    let Some(peer) = promoted
+        .iter()
+        .find(|n| !n.eq_ignore_ascii_case(local_node))
+    else {
+        return OutdateSelf::No;
+    };
+    if stopping.iter().any(|s| s == peer) {
+        return OutdateSelf::No;
+    }
+    if status.role == Role::Primary {
+        return OutdateSelf::SplitBrain {
+            primary_peer: peer.clone(),
+        };
+    }
+    OutdateSelf::Outdate {
+        primary_peer: peer.clone(),
+    }
+}
+
+/// What the node shows for the resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    /// The DRBD kernel module is not loaded.
+    NoModule,
+    /// The module is loaded, the resource is not configured in the kernel (stopped).
+    Down,
+    Up(DrbdStatus),
+}
+
+impl Observed {
+    pub fn status(&self) -> Option<&DrbdStatus> {
+        match self {
+            Observed::Up(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One DRBD resource on this node.
+#[derive(Debug, Clone)]
+pub struct LocalResource {
+    pub name: String,
+    pub tools: DrbdTools,
+}
+
+impl LocalResource {
+    pub fn new(name: impl Into<String>, tools: DrbdTools) -> Self {
+        LocalResource {
+            name: name.into(),
+            tools,
+        }
+    }
+
+    /// The kernel module's version: `/proc/drbd` when present (a file read), else
+    /// `drbdadm --version` (`None`: no module loaded).
+    pub fn kernel_version(&self, deadline: &Deadline) -> Result<Option<DrbdVersion>, DrbdError> {
+        match std::fs::read_to_string(&self.tools.proc_drbd) {
+            Ok(text) => Ok(Some(parse_proc_drbd(&text)?)),
+            Err(_) => Ok(self.tools.versions(deadline)?.kernel),
+        }
+    }
+
+    /// The resource's state, read with the status command of the running DRBD version.
+    pub fn observe(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<(Option<DrbdVersion>, Observed), DrbdError> {
+        let Some(version) = self.kernel_version(deadline)? else {
+            return Ok((None, Observed::NoModule));
+        };
+        let status = self
+            .tools
+            .status(&self.name, StatusSource::for_version(version), deadline)?;
+        Ok((
+            Some(version),
+            match status {
+                Some(s) => Observed::Up(s),
+                None => Observed::Down,
+            },
+        ))
+    }
+
+    /// Whether the DRBD configuration defines the resource for this host (`drbdadm sh-dev`;
+    /// exit 10 means it does not).
+    pub fn is_defined(&self, deadline: &Deadline) -> Result<bool, DrbdError> {
+        match self.tools.devices(&self.name, deadline) {
+            Ok(_) => Ok(true),
+            Err(e) if e.exit_kind() == Some(ExitKind::NoSuchResource) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `drbdadm dump` enables `allow-two-primaries` for the resource.
+    pub fn allows_two_primaries(&self, deadline: &Deadline) -> Result<bool, DrbdError> {
+        let out = self.tools.drbdadm(&["-d", "dump", &self.name], deadline)?;
+        Ok(dump_allows_two_primaries(&out.stdout_str()))
+    }
+
+    /// Brings the resource up without networking: DRBD 9 `adjust --skip-net` (creates the
+    /// resource and minors, attaches), 8.4 `attach`.
+    pub fn attach(&self, version: DrbdVersion, deadline: &Deadline) -> Result<(), DrbdError> {
+        if version.is_v9() {
+            self.tools.adjust(&self.name, true, deadline)
+        } else {
+            self.tools.attach(&self.name, deadline)
+        }
+    }
+
+    /// Loads the kernel module (`modprobe -s drbd <drbdadm sh-mod-parms>`).
+    pub fn load_module(&self, deadline: &Deadline) -> Result<(), String> {
+        let parms = self
+            .tools
+            .drbdadm(&["sh-mod-parms"], deadline)
+            .map(|o| o.stdout_str())
+            .unwrap_or_default();
+        let mut cmd = std::process::Command::new("modprobe");
+        cmd.args(["-s", "drbd"]).args(parms.split_whitespace());
+        let out = crate::process::run_captured(&mut cmd, deadline.cap(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("modprobe drbd failed: {}", out.stderr_last_line()))
+        }
+    }
+
+    /// The resource's block devices: from the status (`/dev/drbd<minor>`) when it names
+    /// minors, else from `drbdadm sh-dev`.
+    pub fn devices(&self, status: Option<&DrbdStatus>, deadline: &Deadline) -> Vec<PathBuf> {
+        let from_status: Vec<PathBuf> = status
+            .map(|s| {
+                s.volumes
+                    .iter()
+                    .filter_map(|v| v.minor)
+                    .map(|m| PathBuf::from(format!("/dev/drbd{m}")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !from_status.is_empty() {
+            return from_status;
+        }
+        self.tools.devices(&self.name, deadline).unwrap_or_default()
+    }
+
+    /// `"/dev/drbd0 held open by: mounted on /var/opt/axigen, pid 812 (axigen)"`, or what
+    /// DRBD itself said when no holder is visible from here (another mount namespace).
+    pub fn who_holds_open(&self, status: Option<&DrbdStatus>, deadline: &Deadline) -> String {
+        let mut parts = Vec::new();
+        for dev in self.devices(status, deadline) {
+            if let Some(line) = describe_holders(&device_holders(&dev)) {
+                parts.push(format!("{} {line}", dev.display()));
+            }
+        }
+        if parts.is_empty() {
+            "held open by something not visible from this mount namespace (check mounts, multipathd, LVM)".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drbd::status::{
+        ConnectionState, DiskState, Peer, PeerVolume, ReplicationState, Volume,
+    };
+
+    #[test]
+    fn resource_names() {
+        for ok in ["r0", "mail-store", "a.b_c:d=e@f%g+h/i"] {
+            assert_eq!(check_resource_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "-r0", "r 0", "r0;rm", "r0\n", "r$0", "ré"] {
+            assert!(check_resource_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_resource_name(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn clone_meta() {
+        let good = CloneMeta {
+            clone_max: Some(2),
+            clone_node_max: Some(1),
+            promoted_max: Some(1),
+            promoted_node_max: Some(1),
+            notify: true,
+        };
+        assert_eq!(check_clone_meta(&good), Ok(()));
+        assert_eq!(
+            check_clone_meta(&CloneMeta {
+                promoted_max: Some(2),
+                ..good
+            }),
+            Ok(())
+        );
+        let cases = [
+            (
+                CloneMeta {
+                    clone_max: None,
+                    ..good
+                },
+                "promotable clone",
+            ),
+            (
+                CloneMeta {
+                    promoted_max: None,
+                    ..good
+                },
+                "promoted-max is not set",
+            ),
+            (
+                CloneMeta {
+                    clone_node_max: Some(2),
+                    ..good
+                },
+                "clone-node-max must be 1",
+            ),
+            (
+                CloneMeta {
+                    promoted_node_max: Some(2),
+                    ..good
+                },
+                "promoted-node-max must be 1",
+            ),
+            (
+                CloneMeta {
+                    promoted_max: Some(3),
+                    ..good
+                },
+                "promoted-max must be 1 or 2",
+            ),
+            (
+                CloneMeta {
+                    notify: false,
+                    ..good
+                },
+                "notify=true",
+            ),
+        ];
+        for (m, want) in cases {
+            let e = check_clone_meta(&m).unwrap_err();
+            assert!(e.contains(want), "{m:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn two_primaries_in_dump() {
+        assert!(dump_allows_two_primaries(
+            "resource r0 {\n    net {\n        allow-two-primaries yes;\n    }\n}\n"
+        ));
+        assert!(!dump_allows_two_primaries(
+            "resource r0 {\n    net {\n        allow-two-primaries no;\n    }\n}\n"
+        ));
+        assert!(!dump_allows_two_primaries(
+            "resource r0 {\n    net {\n    }\n}\n"
+        ));
+    }
+
+    #[test]
+    fn throttle_never_exceeds_the_deadline() {
+        let s = Duration::from_secs;
+        assert_eq!(promote_throttle(s(1), s(60)), s(14));
+        assert_eq!(promote_throttle(s(20), s(60)), s(0));
+        assert_eq!(promote_throttle(s(1), s(3)), s(3));
+    }
+
+    fn status(role: Role, connected: bool) -> DrbdStatus {
+        DrbdStatus {
+            resource: "r0".into(),
+            role,
+            suspended: false,
+            volumes: vec![Volume {
+                volume: 0,
+                minor: Some(0),
+                disk: DiskState::UpToDate,
+                client: false,
+                quorum: true,
+                open: None,
+            }],
+            peers: vec![Peer {
+                node_id: Some(1),
+                name: "node2".into(),
+                connection: if connected {
+                    ConnectionState::Connected
+                } else {
+                    ConnectionState::Connecting
+                },
+                role: Role::Unknown,
+                volumes: vec![PeerVolume {
+                    volume: 0,
+                    replication: ReplicationState::Off,
+                    disk: if connected {
+                        DiskState::UpToDate
+                    } else {
+                        DiskState::DUnknown
+                    },
+                    client: false,
+                    resync_suspended: false,
+                    done: None,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn outdate_self_decisions() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let lost = status(Role::Secondary, false);
+        let p = v(&["node1", "node2"]);
+        assert_eq!(
+            outdate_self(true, "node1", &lost, &p, &[]),
+            OutdateSelf::Outdate {
+                primary_peer: "node2".into()
+            }
+        );
+        assert_eq!(
+            outdate_self(false, "node1", &lost, &p, &[]),
+            OutdateSelf::No
+        );
+        assert_eq!(
+            outdate_self(true, "node1", &status(Role::Secondary, true), &p, &[]),
+            OutdateSelf::No
+        );
+        assert_eq!(
+            outdate_self(true, "NODE1", &lost, &v(&["node1"]), &[]),
+            OutdateSelf::No
+        );
+        assert_eq!(
+            outdate_self(true, "node1", &lost, &p, &v(&["node2"])),
+            OutdateSelf::No
+        );
+        assert_eq!(
+            outdate_self(true, "node1", &status(Role::Primary, false), &p, &[]),
+            OutdateSelf::SplitBrain {
+                primary_peer: "node2".into()
+            }
+        );
+    }
+}
