@@ -10,7 +10,9 @@
 //! - [`cli`]: the CLI client (banner, `USER` login, one read-only command, `EXIT`; depth 20);
 //! - [`procs`]: finding the supervisor and every process of the server through `/proc`
 //!   (depth 0), starting it detached, and stopping it with escalation;
-//! - [`datadir`]: the data-directory checks done before a start.
+//! - [`datadir`]: the data-directory checks done before a start;
+//! - [`service`]: the agent's settings (parsed from its parameters) and its start, stop and
+//!   depth-0/10/20 checks, each failure classed for the agent to map onto an exit code.
 //!
 //! Nothing here decides an exit code: the agent maps outcomes to OCF codes. Every blocking call
 //! takes its time limit from a [`crate::deadline::Deadline`].
@@ -20,6 +22,7 @@ pub mod config;
 pub mod datadir;
 pub mod probe;
 pub mod procs;
+pub mod service;
 
 pub use cli::{CliError, CliReply, CliSession};
 pub use config::{default_listeners, listeners_from_file, parse_config, ConfigError};

@@ -241,6 +241,14 @@ fn matches_identity(pid: i32, identity: &Identity) -> bool {
     true
 }
 
+/// Whether process `pid` is one of the server's (same test as [`scan`] applies), e.g. the pid
+/// read from a pidfile: a stale pidfile naming another program answers false.
+pub fn is_member(pid: i32, identity: &Identity) -> bool {
+    pid > 0
+        && matches_identity(pid, identity)
+        && read_stat(pid).is_some_and(|p| p.state != 'Z' && p.state != 'X')
+}
+
 fn pids() -> std::io::Result<impl Iterator<Item = i32>> {
     Ok(std::fs::read_dir("/proc")?.filter_map(|e| {
         let e = e.ok()?;
