@@ -436,10 +436,9 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                     return Err(OcfError::installed("the DRBD kernel module went away"))
                 }
                 Observed::Down => {
+                    // The resource is defined (checked above): a failure here is DRBD
+                    // refusing the backing device, retried once.
                     if let Err(e) = cfg.local.attach(version, &ctx.deadline) {
-                        if e.exit_kind() == Some(ExitKind::NoSuchResource) {
-                            return Err(OcfError::installed(e.to_string()));
-                        }
                         attach_failures += 1;
                         if attach_failures >= 2 {
                             return Err(OcfError::generic(format!("cannot attach {name}: {e}")));

@@ -291,17 +291,21 @@ impl LocalResource {
     /// `"/dev/drbd0 held open by: mounted on /var/opt/axigen, pid 812 (axigen)"`, or what
     /// DRBD itself said when no holder is visible from here (another mount namespace).
     pub fn who_holds_open(&self, status: Option<&DrbdStatus>, deadline: &Deadline) -> String {
+        let devices = self.devices(status, deadline);
         let mut parts = Vec::new();
-        for dev in self.devices(status, deadline) {
-            if let Some(line) = describe_holders(&device_holders(&dev)) {
+        for dev in &devices {
+            if let Some(line) = describe_holders(&device_holders(dev)) {
                 parts.push(format!("{} {line}", dev.display()));
             }
         }
-        if parts.is_empty() {
-            "held open by something not visible from this mount namespace (check mounts, multipathd, LVM)".into()
-        } else {
-            parts.join("; ")
+        if !parts.is_empty() {
+            return parts.join("; ");
         }
+        let names: Vec<String> = devices.iter().map(|d| d.display().to_string()).collect();
+        format!(
+            "{} held open by nothing visible from here (check mounts in other namespaces, multipathd, LVM, dm)",
+            if names.is_empty() { "device".to_string() } else { names.join(", ") }
+        )
     }
 }
 

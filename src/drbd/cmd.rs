@@ -179,6 +179,18 @@ impl Default for DrbdTools {
     }
 }
 
+/// The stderr line that says what went wrong: drbdadm ends with "Command '…' terminated
+/// with exit code N" after the kernel's reason ("Failure: (118) Can not open backing
+/// device", "State change failed: (-12) …"), so prefer the reason line.
+fn telling_line(out: &Captured) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.contains("Failure:") || l.contains("State change failed"))
+        .map(str::to_string)
+        .unwrap_or_else(|| out.stderr_last_line())
+}
+
 /// The longest a single status query may take even with a generous deadline: drbdsetup
 /// freezes when the kernel does (LINBIT/drbd #51), and a monitor must report that in time.
 pub const STATUS_CALL_LIMIT: Duration = Duration::from_secs(10);
@@ -243,7 +255,7 @@ impl DrbdTools {
             command: Self::describe(program, args),
             code,
             kind: code.map_or(ExitKind::Other, ExitKind::from_code),
-            stderr: printable(&out.stderr_last_line(), 200),
+            stderr: printable(&telling_line(&out), 200),
         })
     }
 

@@ -1,0 +1,485 @@
+//! `ocf:bulwark:drbd` run directly against the DRBD simulator: ocf-tester, every action's
+//! exit code, the promotion score it sets (through a `crm_attribute` stand-in that records
+//! its calls), DRBD 8.4's sh-status, and every bad-input case. No cluster here (see
+//! tests/drbd_cluster.rs). Needs `cargo build --workspace --bins` first.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::{run_within, workspace_bin, LabDir};
+
+/// One simulated node with tools on a private PATH and a recording `crm_attribute`.
+struct Sim {
+    dir: LabDir,
+}
+
+impl Sim {
+    fn new() -> Sim {
+        let dir = LabDir::new("drbd-agent");
+        let s = Sim { dir };
+        for d in ["bin", "node"] {
+            std::fs::create_dir_all(s.root().join(d)).unwrap();
+        }
+        let sim = workspace_bin("drbd-sim");
+        for name in ["drbdadm", "drbdsetup"] {
+            std::os::unix::fs::symlink(&sim, s.root().join("bin").join(name)).unwrap();
+        }
+        // Records every call; `-G` answers with the last value set (105 when none), as the
+        // real tool does for a missing attribute.
+        s.script(
+            "crm_attribute",
+            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/attr.log\"\ncase \"$*\" in\n*-G*) [ -f \"$d/score\" ] || exit 105; cat \"$d/score\";;\n*-D*) rm -f \"$d/score\";;\n*-v*) echo \"$5\" > \"$d/score\";;\nesac\nexit 0\n",
+        );
+        std::fs::write(s.root().join("drbd.conf"), "resource r0 {}\n").unwrap();
+        s.ctl(&["up=no"]);
+        s
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.root().join("bin").join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let out = run_within(
+            Command::new(workspace_bin("drbd-sim"))
+                .arg("ctl")
+                .args(args)
+                .env("DRBD_SIM_DIR", self.root().join("node")),
+            Duration::from_secs(30),
+        );
+        support::expect_success("drbd-sim ctl", &out);
+    }
+
+    fn flag(&self, name: &str, on: bool) {
+        let p = self.root().join("node").join(name);
+        if on {
+            std::fs::write(p, b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    fn state(&self, key: &str) -> String {
+        std::fs::read_to_string(self.root().join("node/state"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    fn role(&self) -> String {
+        match self.state("role") {
+            r if r.is_empty() => "Secondary".into(),
+            r => r,
+        }
+    }
+
+    fn score(&self) -> Option<String> {
+        std::fs::read_to_string(self.root().join("score"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    fn path_env(&self) -> String {
+        format!(
+            "{}:{}",
+            self.root().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// The agent's environment: simulator, clone meta, parameters.
+    fn command(&self, action: &str, params: &[(&str, &str)], meta: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(workspace_bin("drbd"));
+        c.arg(action)
+            .env("PATH", self.path_env())
+            .env("DRBD_SIM_DIR", self.root().join("node"))
+            .env_remove("DRBD_SIM_PEER_DIR")
+            .env_remove("DRBD_SIM_VERSION")
+            .env("BULWARK_PROC_DRBD", self.root().join("no-proc-drbd"))
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESOURCE_INSTANCE", "mailstore")
+            .env("OCF_RESKEY_drbd_resource", "r0")
+            .env("OCF_RESKEY_drbdconf", self.root().join("drbd.conf"))
+            .env("OCF_RESKEY_CRM_meta_clone_max", "2")
+            .env("OCF_RESKEY_CRM_meta_clone_node_max", "1")
+            .env("OCF_RESKEY_CRM_meta_promoted_max", "1")
+            .env("OCF_RESKEY_CRM_meta_promoted_node_max", "1")
+            .env("OCF_RESKEY_CRM_meta_notify", "true")
+            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+            .env("OCF_RESKEY_CRM_meta_interval", "10000");
+        for (k, v) in params {
+            c.env(format!("OCF_RESKEY_{k}"), v);
+        }
+        for (k, v) in meta {
+            if v.is_empty() {
+                c.env_remove(format!("OCF_RESKEY_CRM_meta_{k}"));
+            } else {
+                c.env(format!("OCF_RESKEY_CRM_meta_{k}"), v);
+            }
+        }
+        c
+    }
+
+    fn run(&self, action: &str, params: &[(&str, &str)], meta: &[(&str, &str)]) -> Output {
+        run_within(
+            &mut self.command(action, params, meta),
+            Duration::from_secs(60),
+        )
+    }
+
+    fn ok(&self, action: &str) -> Output {
+        self.run(action, &[], &[])
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn reason(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn all(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn ocf_tester_passes_with_the_simulator() {
+    let sim = Sim::new();
+    let conf = format!("drbdconf={}", sim.root().join("drbd.conf").display());
+    let agent = workspace_bin("drbd");
+    let mut cmd = Command::new("ocf-tester");
+    cmd.args(["-n", "mailstore"]);
+    for o in [
+        "drbd_resource=r0",
+        conf.as_str(),
+        "CRM_meta_clone_max=2",
+        "CRM_meta_clone_node_max=1",
+        "CRM_meta_promoted_max=1",
+        "CRM_meta_promoted_node_max=1",
+        "CRM_meta_notify=true",
+    ] {
+        cmd.args(["-o", o]);
+    }
+    cmd.arg(&agent)
+        .env("PATH", sim.path_env())
+        .env("DRBD_SIM_DIR", sim.root().join("node"))
+        .env("BULWARK_PROC_DRBD", sim.root().join("no-proc-drbd"))
+        .env_remove("DRBD_SIM_PEER_DIR")
+        .env_remove("DRBD_SIM_VERSION");
+    let out = run_within(&mut cmd, Duration::from_secs(300));
+    let t = all(&out);
+    assert!(out.status.success(), "ocf-tester failed:\n{t}");
+    assert!(t.contains("passed all tests"), "{t}");
+    // ocf-tester promoted and demoted it: the simulator saw both, and it ends stopped.
+    let log = std::fs::read_to_string(sim.root().join("attr.log")).unwrap_or_default();
+    assert!(log.contains("-v 10000"), "{log}");
+    assert_eq!(sim.state("up"), "no");
+    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.score(), None, "stop removes the score");
+}
+
+#[test]
+fn lifecycle_scores_and_roles() {
+    let sim = Sim::new();
+    let probe = [("interval", "")];
+    // Stopped: a probe says 7 and leaves the score alone.
+    let o = sim.run("monitor", &[], &probe);
+    assert_eq!(code(&o), 7, "{}", all(&o));
+    // Start brings it up and connects: both UpToDate → 10000.
+    let o = sim.ok("start");
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(sim.state("up"), "yes");
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    // Peer lost: UpToDate, peer unknown → 1000.
+    sim.flag("peer-disconnect", true);
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    assert_eq!(sim.score().as_deref(), Some("1000"));
+    // Local data Outdated, peer lost → no score; promote refuses (exit 17 from DRBD).
+    sim.ctl(&["md_disk=Outdated"]);
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    assert_eq!(sim.score(), None);
+    // A short timeout bounds the anti-loop throttle.
+    let o = sim.run("promote", &[], &[("timeout", "3000")]);
+    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert!(
+        reason(&o).contains("Refusing to be promoted to Primary without access to UpToDate data"),
+        "{}",
+        reason(&o)
+    );
+    assert_eq!(sim.role(), "Secondary");
+    // Only the peer UpToDate (connected, resync running): 10.
+    sim.flag("peer-disconnect", false);
+    sim.ctl(&["resync_finish_at=4000000000"]);
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    assert_eq!(sim.score().as_deref(), Some("10"));
+    sim.ctl(&["md_disk=UpToDate", "resync_finish_at="]);
+    // Promote, monitor 8, demote, 0.
+    let o = sim.ok("promote");
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(sim.role(), "Primary");
+    assert_eq!(code(&sim.ok("monitor")), 8);
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    // Held open: demote fails within its deadline and says what DRBD said.
+    sim.flag("held-open", true);
+    let o = sim.run("demote", &[], &[("timeout", "4000")]);
+    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert!(reason(&o).contains("cannot demote r0"), "{}", reason(&o));
+    assert!(reason(&o).contains("held open"), "{}", reason(&o));
+    assert!(reason(&o).contains("/dev/drbd0"), "{}", reason(&o));
+    let o = sim.run("stop", &[], &[("timeout", "4000")]);
+    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert!(reason(&o).contains("cannot stop r0"), "{}", reason(&o));
+    sim.flag("held-open", false);
+    assert_eq!(code(&sim.ok("demote")), 0);
+    assert_eq!(sim.role(), "Secondary");
+    // Notify never fails, even when DRBD hangs; stop removes the score.
+    sim.flag("hang", true);
+    let o = sim.run(
+        "notify",
+        &[],
+        &[
+            ("timeout", "2000"),
+            ("notify_type", "post"),
+            ("notify_operation", "start"),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    sim.flag("hang", false);
+    assert_eq!(code(&sim.ok("stop")), 0);
+    assert_eq!(sim.score(), None);
+    assert_eq!(code(&sim.ok("monitor")), 7);
+}
+
+#[test]
+fn stop_outdates_a_secondary_that_lost_its_primary_peer() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    sim.ctl(&["peer_role=Primary"]);
+    sim.flag("peer-disconnect", true);
+    let notify = |enabled: &str, stop_uname: &str| {
+        sim.run(
+            "notify",
+            &[("stop_outdates_secondary", enabled)],
+            &[
+                ("notify_type", "post"),
+                ("notify_operation", "stop"),
+                ("notify_promoted_uname", "peer-node"),
+                ("notify_stop_uname", stop_uname),
+            ],
+        )
+    };
+    // Off by default; and a Primary being stopped does not count.
+    assert_eq!(code(&notify("false", " ")), 0);
+    assert_eq!(sim.state("md_disk"), "");
+    assert_eq!(code(&notify("true", "peer-node")), 0);
+    assert_eq!(sim.state("md_disk"), "");
+    let o = notify("true", " ");
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(sim.state("md_disk"), "Outdated");
+    assert_eq!(sim.score(), None);
+}
+
+#[test]
+fn drbd_84_sh_status() {
+    let sim = Sim::new();
+    std::fs::write(
+        sim.root().join("proc-drbd"),
+        "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 0\n",
+    )
+    .unwrap();
+    let run = |action: &str| {
+        let mut c = sim.command(action, &[], &[]);
+        c.env("DRBD_SIM_VERSION", "8.4")
+            .env("BULWARK_PROC_DRBD", sim.root().join("proc-drbd"));
+        run_within(&mut c, Duration::from_secs(60))
+    };
+    assert_eq!(code(&run("monitor")), 7);
+    let o = run("start");
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    assert_eq!(code(&run("promote")), 0);
+    assert_eq!(code(&run("monitor")), 8);
+    assert_eq!(code(&run("demote")), 0);
+    assert_eq!(code(&run("stop")), 0);
+    assert_eq!(code(&run("monitor")), 7);
+}
+
+#[test]
+fn bad_input_is_refused_with_one_reason() {
+    let sim = Sim::new();
+    let probe = [("interval", "")];
+    // Parameters: each a configuration error (6) naming the parameter.
+    for (param, value, want) in [
+        ("drbd_resource", "r0;reboot", "drbd_resource"),
+        ("drbd_resource", "-r0", "drbd_resource"),
+        ("adjust_master_score", "0 10 1000", "adjust_master_score"),
+        (
+            "adjust_master_score",
+            "0 10000 1000 10000",
+            "adjust_master_score",
+        ),
+        ("adjust_master_score", "0 10 x 10000", "adjust_master_score"),
+        (
+            "remove_master_score_if_peer_primary",
+            "maybe",
+            "remove_master_score_if_peer_primary",
+        ),
+        ("wfc_timeout", "soon", "wfc_timeout"),
+        (
+            "require_drbd_module_version_ge",
+            "9",
+            "require_drbd_module_version_ge",
+        ),
+        (
+            "stop_outdates_secondary",
+            "perhaps",
+            "stop_outdates_secondary",
+        ),
+    ] {
+        let o = sim.run("validate-all", &[(param, value)], &[]);
+        assert_eq!(code(&o), 6, "{param}={value}: {}", all(&o));
+        assert!(reason(&o).contains(want), "{param}={value}: {}", reason(&o));
+        // A probe with a bad configuration reports "not running", never "misconfigured".
+        assert_eq!(code(&sim.run("monitor", &[(param, value)], &probe)), 7);
+    }
+    let o = sim.run("validate-all", &[("drbd_resource", "")], &[]);
+    assert_eq!(code(&o), 6, "{}", all(&o));
+    // Clone meta-attributes.
+    for (meta, want) in [
+        (&[("clone_max", "")][..], "promotable clone"),
+        (&[("promoted_max", "")], "promoted-max"),
+        (&[("clone_node_max", "2")], "clone-node-max must be 1"),
+        (&[("promoted_node_max", "2")], "promoted-node-max must be 1"),
+        (&[("promoted_max", "3")], "promoted-max must be 1 or 2"),
+        (&[("notify", "false")], "notify=true"),
+    ] {
+        let o = sim.run("validate-all", &[], meta);
+        assert_eq!(code(&o), 6, "{meta:?}: {}", all(&o));
+        assert!(reason(&o).contains(want), "{meta:?}: {}", reason(&o));
+    }
+    // promoted-max=2 needs allow-two-primaries (a host check: start, or validate level 10).
+    let o = sim.run("start", &[], &[("promoted_max", "2")]);
+    assert_eq!(code(&o), 6, "{}", all(&o));
+    assert!(reason(&o).contains("allow-two-primaries"), "{}", reason(&o));
+    sim.ctl(&["allow_two_primaries=yes"]);
+    let mut c = sim.command("validate-all", &[], &[("promoted_max", "2")]);
+    c.env("OCF_CHECK_LEVEL", "10");
+    assert_eq!(code(&run_within(&mut c, Duration::from_secs(60))), 0);
+    sim.ctl(&["allow_two_primaries="]);
+    // Unknown resource: probe 7, start 5 with the reason, recurring monitor 5.
+    let unknown = [("drbd_resource", "r9")];
+    assert_eq!(code(&sim.run("monitor", &unknown, &probe)), 7);
+    let o = sim.run("start", &unknown, &[]);
+    assert_eq!(code(&o), 5, "{}", all(&o));
+    assert!(reason(&o).contains("r9 is not defined"), "{}", reason(&o));
+    assert_eq!(code(&sim.run("monitor", &unknown, &[])), 5);
+    assert_eq!(sim.state("up"), "no", "nothing was started");
+    // Unreadable configuration file: 5 on start.
+    let o = sim.run("start", &[("drbdconf", "/nonexistent/drbd.conf")], &[]);
+    assert_eq!(code(&o), 5, "{}", all(&o));
+    assert!(
+        reason(&o).contains("/nonexistent/drbd.conf"),
+        "{}",
+        reason(&o)
+    );
+    // Module version outside the required range: 5.
+    let o = sim.run("start", &[("require_drbd_module_version_lt", "9.0.0")], &[]);
+    assert_eq!(code(&o), 5, "{}", all(&o));
+    assert!(reason(&o).contains("9.2.2"), "{}", reason(&o));
+    // Attach failure: 1 with DRBD's message.
+    sim.flag("fail-attach", true);
+    let o = sim.ok("start");
+    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert!(
+        reason(&o).contains("Can not open backing device"),
+        "{}",
+        reason(&o)
+    );
+    sim.flag("fail-attach", false);
+    // Status DRBD never prints: 1 with the offending text, never a score, never a promote.
+    assert_eq!(code(&sim.ok("start")), 0);
+    assert!(sim.score().is_some());
+    for (garbage, want) in [
+        (
+            "exists resource name:r0 role:Secondary suspended:no\nexists device name:r0 volume:0 minor:0 disk:Sparkling client:no quorum:yes\nexists -\n",
+            "Sparkling",
+        ),
+        ("exists resource name:r0 role:Secondary suspended:no\n", "truncated"),
+        ("exists resource name:r0 role:Chief suspended:no\nexists -\n", "Chief"),
+        ("\u{1}\u{2}binary", "events2"),
+    ] {
+        let fake = sim.script(
+            "fake-drbdsetup",
+            &format!("#!/bin/sh\nprintf '%s' '{}'\n", garbage.replace('\'', "")),
+        );
+        for action in ["monitor", "promote"] {
+            let mut c = sim.command(action, &[], &[("timeout", "3000")]);
+            c.env("BULWARK_DRBDSETUP", &fake);
+            let o = run_within(&mut c, Duration::from_secs(60));
+            assert_eq!(code(&o), 1, "{action} {garbage:?}: {}", all(&o));
+            assert!(reason(&o).contains(want), "{action} {garbage:?}: {}", reason(&o));
+            assert_eq!(sim.score(), None, "{action} {garbage:?}");
+            assert_eq!(sim.role(), "Secondary");
+        }
+    }
+    // A hung drbdsetup: the monitor ends within its deadline with a timeout reason.
+    sim.flag("hang", true);
+    let o = sim.run("monitor", &[], &[("timeout", "3000")]);
+    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert!(reason(&o).contains("timed out"), "{}", reason(&o));
+    sim.flag("hang", false);
+    // Stop with an unusable configuration still takes DRBD down.
+    let o = sim.run("stop", &[("adjust_master_score", "junk")], &[]);
+    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(sim.state("up"), "no");
+    // Unknown actions and no action.
+    assert_eq!(code(&sim.ok("reload")), 3);
+    let o = run_within(
+        &mut Command::new(workspace_bin("drbd")),
+        Duration::from_secs(10),
+    );
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn meta_data_declares_both_monitor_roles() {
+    let o = run_within(
+        Command::new(workspace_bin("drbd")).arg("meta-data"),
+        Duration::from_secs(10),
+    );
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 0);
+    assert!(xml.contains("role=\"Promoted\""), "{xml}");
+    assert!(xml.contains("role=\"Unpromoted\""), "{xml}");
+    assert!(
+        xml.contains("interval=\"29s\"") || xml.contains("interval=\"29\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"drbd_resource\" unique=\"1\" required=\"1\""),
+        "{xml}"
+    );
+}
