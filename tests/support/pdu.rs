@@ -59,6 +59,9 @@ pub struct SimConfig {
     pub names: Vec<String>,
     /// Extra `pdu.env` lines (`PDU_SWITCH_DELAY=0.5`, `PDU_OUTLETS=4`, …).
     pub env: Vec<(String, String)>,
+    /// Run snmpd inside this named network namespace (`ip netns exec`), on its loopback,
+    /// e.g. a lab node's, so agents run by that node's Pacemaker reach it.
+    pub netns: Option<String>,
 }
 
 impl SimConfig {
@@ -71,7 +74,19 @@ impl SimConfig {
             users: Vec::new(),
             names: vec!["node1".into(), "node2".into()],
             env: Vec::new(),
+            netns: None,
         }
+    }
+
+    /// Runs the simulator in network namespace `name` (see [`SimConfig::netns`]).
+    pub fn in_netns(mut self, name: &str) -> SimConfig {
+        self.netns = Some(name.into());
+        self
+    }
+
+    pub fn rw_community(mut self, c: &str) -> SimConfig {
+        self.rw_communities = vec![c.into()];
+        self
     }
 
     pub fn user(mut self, u: SimUser) -> SimConfig {
@@ -99,6 +114,14 @@ pub fn sim_dir() -> PathBuf {
 fn free_udp_port() -> u16 {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
     s.local_addr().expect("local address").port()
+}
+
+/// Moves the calling thread into network namespace `name` (`/run/netns/NAME`).
+fn enter_netns(name: &str) -> bool {
+    match fs::File::open(Path::new("/run/netns").join(name)) {
+        Ok(f) => nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// A model file's `KEY VALUE` directive.
@@ -192,7 +215,15 @@ impl PduSim {
                 .replace("@STATE_DIR@", &dir.to_string_lossy());
             fs::write(dir.join("snmpd.conf"), conf).expect("write snmpd.conf");
             let log = fs::File::create(dir.join("snmpd.log")).expect("snmpd.log");
-            let mut cmd = Command::new("snmpd");
+            let mut cmd = match &config.netns {
+                Some(ns) => {
+                    // `ip netns exec` execs snmpd: the child PID stays snmpd's own.
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, "snmpd"]);
+                    c
+                }
+                None => Command::new("snmpd"),
+            };
             // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGTERM snmpd when
             // the thread that started it dies, so an aborted test run leaves no agent behind.
             unsafe {
@@ -232,6 +263,18 @@ impl PduSim {
     }
 
     fn wait_ready(&mut self) -> bool {
+        match self.config.netns.clone() {
+            // Probe from a thread moved into the namespace (setns affects that thread only).
+            Some(ns) => std::thread::scope(|s| {
+                s.spawn(|| enter_netns(&ns) && self.probe_until_ready())
+                    .join()
+                    .unwrap_or(false)
+            }),
+            None => self.probe_until_ready(),
+        }
+    }
+
+    fn probe_until_ready(&mut self) -> bool {
         let end = Instant::now() + Duration::from_secs(10);
         let oid = Oid::parse(".1.3.6.1.2.1.1.2.0").expect("sysObjectID");
         while Instant::now() < end {

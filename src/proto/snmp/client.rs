@@ -610,19 +610,34 @@ impl Session {
             };
             attempts += 1;
             match outcome {
-                Ok(t) => return Ok(t),
+                Ok(t) => {
+                    // A retransmitted request may still be answered later on this socket;
+                    // that duplicate would poison the next request: start it afresh.
+                    if attempts > 1 {
+                        self.stale = true;
+                    }
+                    return Ok(t);
+                }
                 Err(snmp2::Error::AuthUpdated) if free > 0 => {
                     free -= 1;
                     attempts -= 1;
                 }
-                Err(e) => match classify(e) {
-                    Verdict::Retry if attempts <= self.target.retries => {}
-                    Verdict::Retry => {
+                Err(e) => {
+                    // An answer to an earlier request: more may be queued behind it, and
+                    // resending on this socket would chase them one by one (each resend meets
+                    // the previous answer). Leave them behind with the socket.
+                    if matches!(e, snmp2::Error::RequestIdMismatch) {
                         self.stale = true;
-                        return Err(SnmpError::NoResponse { attempts, v3 });
                     }
-                    Verdict::Fail(f) => return Err(f),
-                },
+                    match classify(e) {
+                        Verdict::Retry if attempts <= self.target.retries => {}
+                        Verdict::Retry => {
+                            self.stale = true;
+                            return Err(SnmpError::NoResponse { attempts, v3 });
+                        }
+                        Verdict::Fail(f) => return Err(f),
+                    }
+                }
             }
         }
     }
