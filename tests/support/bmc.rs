@@ -3,6 +3,11 @@
 //! project's chassis hook (`crm-examples/lab/sim/ipmi-chassis.sh`) keeping the power state in a
 //! file. Dropping the [`Bmc`] kills the simulator by PID and removes the directory.
 //!
+//! With [`Bmc::start_in`] the simulator runs inside a network namespace (`ip netns exec`),
+//! bound to that namespace's 127.0.0.1: the BMC "of node2" that only node1 of a test cluster
+//! can reach. [`run_agent`] runs a fence agent with its options on stdin while
+//! [`ArgvWatch`] scans every process's command line for the password.
+//!
 //! Include with `#[path = "support/bmc.rs"] mod bmc;`.
 
 #![allow(dead_code)]
@@ -25,6 +30,8 @@ pub const PLAIN_USER: &str = "viewer";
 
 pub struct Bmc {
     pub port: u16,
+    /// The network namespace the simulator listens in (None: the test's own).
+    pub netns: Option<String>,
     pub dir: PathBuf,
     /// The password of every configured user (written only to lan.conf, never to argv).
     pub password: String,
@@ -35,9 +42,29 @@ fn hook() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("crm-examples/lab/sim/ipmi-chassis.sh")
 }
 
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
-    s.local_addr().expect("local address").port()
+/// Runs `f` on a helper thread that has joined network namespace `netns` (None: stays in
+/// ours). Sockets created by `f` keep belonging to that namespace wherever they are used.
+pub fn in_netns<T: Send + 'static>(
+    netns: Option<&str>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let Some(ns) = netns else { return f() };
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let fd = fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)
+            .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+        f()
+    })
+    .join()
+    .expect("netns helper thread")
+}
+
+fn free_udp_port(netns: Option<&str>) -> u16 {
+    in_netns(netns, || {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
+        s.local_addr().expect("local address").port()
+    })
 }
 
 /// Get Channel Authentication Capabilities in RMCP/IPMI v1.5 framing, written out by hand so
@@ -60,6 +87,15 @@ impl Bmc {
 
     /// `priv_limit` is the channel's privilege limit (callback, user, operator, admin).
     pub fn start_config(password: &str, priv_limit: &str) -> Bmc {
+        Bmc::start_full(None, password, priv_limit)
+    }
+
+    /// A simulator inside network namespace `netns` (on its 127.0.0.1), power on.
+    pub fn start_in(netns: &str, password: &str) -> Bmc {
+        Bmc::start_full(Some(netns), password, "admin")
+    }
+
+    fn start_full(netns: Option<&str>, password: &str, priv_limit: &str) -> Bmc {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("bulwark-bmc-{}-{}", std::process::id(), n));
         let _ = fs::remove_dir_all(&dir);
@@ -75,7 +111,7 @@ impl Bmc {
         .expect("write emu file");
         // A port can be taken between probing and ipmi_sim's bind: retry with another one.
         for _ in 0..5 {
-            let port = free_udp_port();
+            let port = free_udp_port(netns);
             let auths = "none md2 md5 straight";
             let conf = format!(
                 "name \"bulwark-test\"\n\
@@ -99,7 +135,16 @@ impl Bmc {
             );
             fs::write(dir.join("lan.conf"), conf).expect("write lan.conf");
             let log = fs::File::create(dir.join("ipmi_sim.log")).expect("create log");
-            let mut cmd = Command::new("ipmi_sim");
+            // `ip netns exec` joins the namespace and execs ipmi_sim in place (no fork), so
+            // the child's PID is the simulator's.
+            let mut cmd = match netns {
+                Some(ns) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, "ipmi_sim"]);
+                    c
+                }
+                None => Command::new("ipmi_sim"),
+            };
             // If the test process dies without running Drop (SIGKILL, abort), take the
             // simulator with it. The signal follows the spawning thread, which is the test's
             // own thread and outlives the Bmc value.
@@ -124,6 +169,7 @@ impl Bmc {
                 .expect("start ipmi_sim (package openipmi)");
             let mut bmc = Bmc {
                 port,
+                netns: netns.map(str::to_string),
                 dir: dir.clone(),
                 password: password.to_string(),
                 child,
@@ -142,7 +188,9 @@ impl Bmc {
     }
 
     fn wait_ready(&mut self, within: Duration) -> bool {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind probe socket");
+        let sock = in_netns(self.netns.as_deref(), || {
+            UdpSocket::bind("127.0.0.1:0").expect("bind probe socket")
+        });
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .expect("probe timeout");
         let end = Instant::now() + within;
@@ -205,7 +253,14 @@ impl Bmc {
     /// `ipmitool ... chassis power <action>` against this BMC with the administrator account,
     /// password passed through the environment (`-E`), never argv. Returns (success, stdout).
     pub fn ipmitool(&self, interface: &str, action: &str) -> (bool, String) {
-        let mut cmd = Command::new("ipmitool");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "ipmitool"]);
+                c
+            }
+            None => Command::new("ipmitool"),
+        };
         cmd.args(["-I", interface]);
         if interface == "lanplus" {
             cmd.args(["-C", "3"]);
@@ -239,5 +294,112 @@ impl Drop for Bmc {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Scans every `/proc/*/cmdline` on a background thread until dropped or [`ArgvWatch::stop`]
+/// is called, recording each process whose command line contains the needle (a password).
+pub struct ArgvWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(Vec<String>, usize)>>,
+}
+
+impl ArgvWatch {
+    pub fn start(needle: &str) -> ArgvWatch {
+        assert!(needle.len() >= 6, "too short a needle to scan for");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let needle = needle.as_bytes().to_vec();
+        let thread = std::thread::spawn(move || {
+            let mut hits = Vec::new();
+            let mut scans = 0usize;
+            loop {
+                // One more full pass after the stop request, so a short-lived process that
+                // ran until just now has been seen at least once while alive.
+                let last = flag.load(Ordering::SeqCst);
+                if let Ok(dir) = fs::read_dir("/proc") {
+                    for e in dir.flatten() {
+                        let name = e.file_name();
+                        let Some(pid) = name
+                            .to_str()
+                            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                        else {
+                            continue;
+                        };
+                        if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
+                            if cmdline
+                                .windows(needle.len())
+                                .any(|w| w == needle.as_slice())
+                            {
+                                let shown = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                                hits.push(format!("PID {pid}: {} bytes of argv", shown.len()));
+                            }
+                        }
+                    }
+                }
+                scans += 1;
+                if last {
+                    return (hits, scans);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        ArgvWatch {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops scanning; returns the processes seen with the needle in argv, and the number of
+    /// full scans made (so a test can assert the watch actually ran).
+    pub fn stop(mut self) -> (Vec<String>, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread
+            .take()
+            .map(|t| t.join().expect("argv watch thread"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ArgvWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What one agent run produced.
+#[derive(Debug)]
+pub struct AgentRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Processes whose argv held the password while the agent ran (must stay empty).
+    pub argv_hits: Vec<String>,
+    /// Full /proc scans made while it ran.
+    pub scans: usize,
+}
+
+/// Runs fence agent `bin` with `stdin` as its options (how pacemaker-fenced calls it) and no
+/// arguments, while scanning every process's argv for `secret`. Bounded by 120 s.
+pub fn run_agent(bin: &Path, stdin: &str, secret: &str) -> AgentRun {
+    run_agent_with(Command::new(bin).env_remove("PCMK_service"), stdin, secret)
+}
+
+/// [`run_agent`] with a prepared command (another namespace, environment or arguments).
+pub fn run_agent_with(cmd: &mut Command, stdin: &str, secret: &str) -> AgentRun {
+    let watch = ArgvWatch::start(secret);
+    let out =
+        bulwark::process::run_with_input(cmd, Some(stdin.as_bytes()), Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("run agent: {e}"));
+    let (argv_hits, scans) = watch.stop();
+    AgentRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        argv_hits,
+        scans,
     }
 }

@@ -919,9 +919,17 @@ fn open_v15(
         data.extend_from_slice(challenge);
         data.extend_from_slice(&our_inbound_seq.to_le_bytes());
         let msg = encode_request(cmd, 2, &data);
+        // The first activation gets at most half the time left, so that a short login
+        // timeout still leaves room for the second challenge that tells a wrong password
+        // (ignored twice) from a lost packet.
+        let step = if silent_activations == 0 {
+            step_deadline(t, deadline).min(Deadline::after(deadline.remaining() / 2))
+        } else {
+            step_deadline(t, deadline)
+        };
         let r = t.exchange(
             cmd.name(),
-            step_deadline(t, deadline),
+            step,
             || rmcp::encode_v15(auth, &password16, temp_sid, 0, &msg),
             |bytes| match rmcp::decode(bytes, None) {
                 // The reply is authenticated with the temporary session ID.

@@ -1,0 +1,438 @@
+//! `fence_bulwark_ipmi` (and `fence_bulwark_idrac`) as pacemaker-fenced runs them: options on
+//! stdin, against OpenIPMI's `ipmi_sim` on loopback. The power state is read from the
+//! simulator's chassis hook and cross-checked with ipmitool; every run is watched for the
+//! password in any process's argv and checked for it in the agent's output.
+
+#[path = "support/bmc.rs"]
+mod bmc;
+mod support;
+
+use bmc::{run_agent, run_agent_with, AgentRun, Bmc};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use support::{workspace_bin, LabDir};
+
+/// A password unique to this process and call, so a hit can only come from this test.
+fn unique_password() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "Pw{}q{}z",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn agent() -> PathBuf {
+    workspace_bin("fence_bulwark_ipmi")
+}
+
+/// How the password reaches the agent.
+enum PasswordVia {
+    Stdin,
+    File(PathBuf),
+    Script(PathBuf),
+}
+
+struct Rig {
+    bmc: Bmc,
+    password: String,
+    /// Extra option lines (interface choice).
+    options: String,
+    via: PasswordVia,
+    _dir: LabDir,
+}
+
+impl Rig {
+    fn new(options: &str, via: &str) -> Rig {
+        let password = unique_password();
+        let bmc = Bmc::start_with_password(&password);
+        let dir = LabDir::new("fipmi");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        let via = match via {
+            "file" => PasswordVia::File(file),
+            "script" => PasswordVia::Script(file),
+            _ => PasswordVia::Stdin,
+        };
+        Rig {
+            bmc,
+            password,
+            options: options.to_string(),
+            via,
+            _dir: dir,
+        }
+    }
+
+    fn stdin(&self, action: &str, extra: &str) -> String {
+        let secret = match &self.via {
+            PasswordVia::Stdin => format!("password={}\n", self.password),
+            PasswordVia::File(p) => format!("password_file={}\n", p.display()),
+            // A script that prints the file: the password is never in the script's argv.
+            PasswordVia::Script(p) => format!("password_script=cat {}\n", p.display()),
+        };
+        format!(
+            "# as pacemaker-fenced writes it\naction={action}\nnodename=node2\nip=127.0.0.1\nipport={}\nusername={}\n{secret}{}{extra}",
+            self.bmc.port,
+            bmc::ADMIN,
+            self.options
+        )
+    }
+
+    /// Runs one action and checks the secrecy rules every run must keep.
+    fn run(&self, action: &str, extra: &str) -> AgentRun {
+        let r = run_agent(&agent(), &self.stdin(action, extra), &self.password);
+        self.assert_secret_kept(&r);
+        r
+    }
+
+    fn assert_secret_kept(&self, r: &AgentRun) {
+        assert!(
+            r.argv_hits.is_empty(),
+            "password in argv: {:?}",
+            r.argv_hits
+        );
+        assert!(r.scans > 0, "the argv watch never ran");
+        assert!(
+            !r.stdout.contains(&self.password) && !r.stderr.contains(&self.password),
+            "password in the agent's output"
+        );
+    }
+}
+
+fn ipmitool_state(bmc: &Bmc, interface: &str) -> String {
+    let (ok, out) = bmc.ipmitool(interface, "status");
+    assert!(ok, "ipmitool status failed: {out}");
+    out
+}
+
+/// status / off / status / on / reboot / monitor, each result checked three ways: the agent's
+/// line and exit code, the chassis hook's state file, and ipmitool's reading.
+fn full_cycle(rig: &Rig, ipmitool_interface: &str) {
+    let bmc = &rig.bmc;
+    let r = rig.run("status", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Status: ON\n"),
+        "{r:?}"
+    );
+
+    let r = rig.run("off", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Powered OFF\n"),
+        "{r:?}"
+    );
+    assert_eq!(bmc.power_on(), Some(false));
+    assert_eq!(
+        ipmitool_state(bmc, ipmitool_interface),
+        "Chassis Power is off"
+    );
+
+    let r = rig.run("status", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(2), "Status: OFF\n"),
+        "{r:?}"
+    );
+    let r = rig.run("off", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Already OFF\n"),
+        "{r:?}"
+    );
+
+    let r = rig.run("on", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Powered ON\n"),
+        "{r:?}"
+    );
+    assert_eq!(bmc.power_on(), Some(true));
+    assert_eq!(
+        ipmitool_state(bmc, ipmitool_interface),
+        "Chassis Power is on"
+    );
+
+    let before = bmc.calls().len();
+    let r = rig.run("reboot", "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Rebooted\n"),
+        "{r:?}"
+    );
+    let calls = bmc.calls()[before..].to_vec();
+    let off = calls.iter().position(|c| c == "0x20 set power 0");
+    let on = calls.iter().position(|c| c == "0x20 set power 1");
+    assert!(
+        matches!((off, on), (Some(a), Some(b)) if a < b),
+        "off before on: {calls:?}"
+    );
+    // Between the off command and the on command the agent read the state (and saw off).
+    let (a, b) = (off.unwrap(), on.unwrap());
+    assert!(
+        calls[a..b].iter().any(|c| c == "0x20 get power"),
+        "{calls:?}"
+    );
+    assert_eq!(bmc.power_on(), Some(true));
+    assert_eq!(
+        ipmitool_state(bmc, ipmitool_interface),
+        "Chassis Power is on"
+    );
+
+    let r = rig.run("monitor", "");
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[test]
+fn lanplus_cipher3_actions_password_on_stdin() {
+    let rig = Rig::new("lanplus=1\ncipher=3\n", "stdin");
+    full_cycle(&rig, "lanplus");
+}
+
+#[test]
+fn lan_v15_actions_password_from_file() {
+    let rig = Rig::new("lanplus=0\n", "file");
+    full_cycle(&rig, "lan");
+}
+
+#[test]
+fn defaults_negotiate_lanplus_password_from_script() {
+    // No lanplus, no cipher: RMCP+ with suite 17 refused by ipmi_sim, suite 3 at once.
+    let rig = Rig::new("", "script");
+    full_cycle(&rig, "lanplus");
+}
+
+#[test]
+fn idrac_name_and_operator_privilege() {
+    let password = unique_password();
+    let bmc = Bmc::start_with_password(&password);
+    let stdin = format!(
+        "action=off\nip=127.0.0.1\nipport={}\nusername={}\npassword={password}\nprivlvl=operator\n",
+        bmc.port,
+        bmc::OPERATOR
+    );
+    let r = run_agent(&workspace_bin("fence_bulwark_idrac"), &stdin, &password);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Powered OFF\n"),
+        "{r:?}"
+    );
+    assert!(r.argv_hits.is_empty());
+    assert_eq!(bmc.power_on(), Some(false));
+
+    // A user-level account cannot switch power: a clear failure, the power untouched.
+    let stdin = format!(
+        "action=on\nip=127.0.0.1\nipport={}\nusername={}\npassword={password}\nprivlvl=user\n",
+        bmc.port,
+        bmc::PLAIN_USER
+    );
+    let r = run_agent(&agent(), &stdin, &password);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stdout.is_empty(), "{r:?}");
+    assert!(r.stderr.contains("insufficient privilege"), "{r:?}");
+    assert_eq!(bmc.power_on(), Some(false));
+}
+
+#[test]
+fn method_cycle_is_success_only_after_an_off_reading() {
+    let rig = Rig::new("lanplus=1\ncipher=3\n", "stdin");
+    let before = rig.bmc.calls().len();
+    let r = rig.run("reboot", "method=cycle\n");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Rebooted\n"),
+        "{r:?}"
+    );
+    // ipmi_sim switches off at once and back on a second later; the agent returned after
+    // reading off, so the off came first.
+    let calls = rig.bmc.calls()[before..].to_vec();
+    assert!(calls.iter().any(|c| c == "0x20 set power 0"), "{calls:?}");
+    assert!(support::wait_for(
+        std::time::Duration::from_secs(10),
+        || { rig.bmc.power_on() == Some(true) }
+    ));
+    // Cycling an off machine is refused by BMCs; the agent powers it on instead.
+    rig.bmc.set_power(false);
+    let r = rig.run("reboot", "method=cycle\n");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(rig.bmc.power_on(), Some(true));
+}
+
+#[test]
+fn wrong_password_is_authentication_failed_and_changes_nothing() {
+    for options in ["lanplus=1\ncipher=3\n", "lanplus=0\nlogin_timeout=2\n"] {
+        let rig = Rig::new(options, "stdin");
+        let wrong = unique_password();
+        let stdin = rig.stdin("off", "").replace(
+            &format!("password={}", rig.password),
+            &format!("password={wrong}"),
+        );
+        let r = run_agent(&agent(), &stdin, &wrong);
+        assert_eq!(r.code, Some(1), "{options}: {r:?}");
+        assert!(r.stdout.is_empty(), "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(
+            r.stderr.starts_with("authentication failed at 127.0.0.1:"),
+            "{r:?}"
+        );
+        assert!(!r.stderr.contains("plug status"), "{r:?}");
+        assert!(!r.stderr.contains(&wrong) && r.argv_hits.is_empty());
+        assert_eq!(rig.bmc.power_on(), Some(true));
+        assert!(!rig.bmc.calls().iter().any(|c| c.contains("set power")));
+    }
+}
+
+#[test]
+fn no_bmc_at_all_is_no_answer_within_the_login_timeout() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let password = unique_password();
+    for action in ["status", "off", "reboot"] {
+        let stdin = format!(
+            "action={action}\nip=127.0.0.1\nipport={port}\nusername=admin\npassword={password}\nlogin_timeout=1\n"
+        );
+        let r = run_agent(&agent(), &stdin, &password);
+        assert_eq!(r.code, Some(1), "{r:?}");
+        assert!(r.stdout.is_empty(), "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(
+            r.stderr
+                .starts_with(&format!("no answer from 127.0.0.1:{port} within 1.0 s")),
+            "{r:?}"
+        );
+    }
+}
+
+/// Every refusal of bad input: exit 1, nothing on stdout, one line on stderr naming the
+/// parameter, no packet needed.
+#[test]
+fn bad_input_is_refused_with_one_line_naming_the_parameter() {
+    let password = unique_password();
+    let good = format!("ip=127.0.0.1\nusername=admin\npassword={password}\naction=status\n");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("username=admin\npassword={password}\naction=status\n"),
+            "parameter 'ip' is required",
+        ),
+        (
+            format!("ip=127.0.0.1\npassword={password}\naction=status\n"),
+            "parameter 'username' is required",
+        ),
+        (
+            "ip=127.0.0.1\nusername=admin\naction=off\n".to_string(),
+            "parameter 'password' is required",
+        ),
+        (format!("{good}cipher=1\n"), "parameter 'cipher'"),
+        (format!("{good}cipher=abc\n"), "parameter 'cipher'"),
+        (format!("{good}privlvl=superuser\n"), "parameter 'privlvl'"),
+        (format!("{good}auth=sha\n"), "parameter 'auth'"),
+        (format!("{good}ipport=0\n"), "parameter 'ipport'"),
+        (
+            format!("{good}power_timeout=soon\n"),
+            "parameter 'power_timeout'",
+        ),
+        (format!("{good}method=yank\n"), "parameter 'method'"),
+        (format!("{good}hexadecimal_kg=0xZZ\n"), "hexadecimal_kg"),
+        (
+            format!("{good}password_file=/nonexistent/bulwark-pw\n")
+                .replace(&format!("password={password}\n"), ""),
+            "/nonexistent/bulwark-pw",
+        ),
+        (format!("{good}action=explode\n"), "Unrecognised action"),
+    ];
+    for (stdin, want) in &cases {
+        let r = run_agent(&agent(), stdin, &password);
+        assert_eq!(r.code, Some(1), "{stdin}: {r:?}");
+        assert!(r.stdout.is_empty(), "{stdin}: {r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{stdin}: {r:?}");
+        assert!(r.stderr.contains(want), "{stdin}: {r:?}");
+        assert!(!r.stderr.contains(&password) && r.argv_hits.is_empty());
+    }
+    // Command line: unknown options, and secrets refused without being echoed.
+    let argv_cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "-a",
+                "127.0.0.1",
+                "-l",
+                "admin",
+                "--frobnicate",
+                "-o",
+                "status",
+            ],
+            "--frobnicate",
+        ),
+        (&["-a", "127.0.0.1", "-l", "admin", "-Z"], "-Z"),
+        (
+            &[
+                "-a",
+                "127.0.0.1",
+                "-l",
+                "admin",
+                "-p",
+                "ArgvSecret1",
+                "-o",
+                "status",
+            ],
+            "refusing 'password'",
+        ),
+        (
+            &["-a", "127.0.0.1", "--password=ArgvSecret1", "-o", "status"],
+            "refusing 'password'",
+        ),
+        (
+            &["-a", "127.0.0.1", "-l", "admin", "-y", "ArgvSecret1"],
+            "refusing 'hexadecimal_kg'",
+        ),
+    ];
+    for (args, want) in argv_cases {
+        let out = Command::new(agent()).args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("ArgvSecret1"), "{err}");
+    }
+    // The good request validates without any device.
+    let r = run_agent(&agent(), &good.replace("status", "validate-all"), &password);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+/// Admins call the agent with options; the password still never goes on the command line.
+#[test]
+fn command_line_use_with_a_password_file() {
+    let rig = Rig::new("", "file");
+    let PasswordVia::File(file) = &rig.via else {
+        unreachable!()
+    };
+    let port = rig.bmc.port.to_string();
+    let file = file.display().to_string();
+    let mut cmd = Command::new(agent());
+    cmd.args([
+        "-a",
+        "127.0.0.1",
+        "-u",
+        &port,
+        "-l",
+        bmc::ADMIN,
+        "--password-file",
+        &file,
+        "-P",
+        "-C",
+        "3",
+        "-o",
+        "status",
+    ]);
+    let r = run_agent_with(&mut cmd, "", &rig.password);
+    rig.assert_secret_kept(&r);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Status: ON\n"),
+        "{r:?}"
+    );
+}
