@@ -702,10 +702,9 @@ mod tests {
     #[test]
     fn scanning_self_is_excluded_and_missing_binary_finds_nothing() {
         let me = Identity::new(Path::new("/proc/self/exe"));
-        assert!(scan(&me, false)
-            .unwrap()
-            .supervisor
-            .map_or(true, |s| s.pid != std::process::id() as i32));
+        assert!(
+            scan(&me, false).unwrap().supervisor.map(|s| s.pid) != Some(std::process::id() as i32)
+        );
         let none = Identity::new(Path::new("/nonexistent/axigen"));
         assert_eq!(find_supervisor(&none).unwrap(), None);
     }
