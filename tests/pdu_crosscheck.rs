@@ -9,6 +9,7 @@
 
 #[path = "support/pdu.rs"]
 mod pdu;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -128,4 +129,76 @@ fn missing_outlet_stock_says_off_bulwark_says_missing() {
         dev.outlet_state(9, &d),
         Err(PduError::NoSuchOutlet { outlet: 9, .. })
     ));
+}
+
+/// Runs `fence_bulwark_pdu` with the same stdin the stock agent gets; returns its exit code.
+fn bulwark_agent(sim: &PduSim, plug: u32, action: &str, extra: &[&str]) -> i32 {
+    let mut input = format!(
+        "ip=127.0.0.1\nipport={}\ncommunity=private\nsnmp_version=2c\nplug={plug}\naction={action}\npower_wait=0\n",
+        sim.port
+    );
+    for e in extra {
+        // fence_apc_snmp calls the MasterSwitch plus switch number `switch`: an alias of `unit`.
+        input.push_str(e);
+        input.push('\n');
+    }
+    let out = bulwark::process::run_with_input(
+        &mut Command::new(support::workspace_bin("fence_bulwark_pdu")),
+        Some(input.as_bytes()),
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| panic!("fence_bulwark_pdu: {e}"));
+    out.code().unwrap_or(-1)
+}
+
+/// Same verdicts, action by action, from the same starting state: exit code and the relay
+/// state the simulator is left in. Reboots leave the outlet on for both.
+fn verdicts(agent: &str, model: &str, extra: &[&str], stock_missing: i32) {
+    let sim = PduSim::start(SimConfig::new(model).env("PDU_REBOOT_SECONDS", "0.2"));
+    let steps: &[(&str, &str, u32)] = &[
+        ("on", "status", 1),
+        ("off", "status", 1),
+        ("on", "off", 1),
+        ("off", "off", 1),
+        ("off", "on", 1),
+        ("on", "on", 1),
+        ("on", "reboot", 2),
+        ("off", "reboot", 2),
+    ];
+    for (initial, action, plug) in steps {
+        let mut seen = Vec::new();
+        for who in [agent, "fence_bulwark_pdu"] {
+            sim.set_state(*plug, initial);
+            let rc = if who == agent {
+                stock(agent, &sim, *plug, action, extra)
+            } else {
+                bulwark_agent(&sim, *plug, action, extra)
+            };
+            seen.push((rc, sim.state(*plug)));
+        }
+        assert_eq!(
+            seen[0],
+            seen[1],
+            "{model} {action} plug {plug} from {initial}: {agent} vs fence_bulwark_pdu\n{}",
+            sim.log()
+        );
+    }
+    // The deliberate difference: a missing outlet. fence_apc_snmp says "off" (2) with v2c,
+    // fence_eaton_snmp fails; Bulwark fails (1) and never claims the fence.
+    assert_eq!(stock(agent, &sim, 9, "status", extra), stock_missing);
+    assert_eq!(bulwark_agent(&sim, 9, "status", extra), 1);
+    assert_eq!(bulwark_agent(&sim, 9, "off", extra), 1);
+}
+
+#[test]
+fn agent_verdicts_match_fence_apc_snmp() {
+    for model in ["apc-masterswitch", "apc-rpdu", "tripplite"] {
+        verdicts("fence_apc_snmp", model, &[], 2);
+    }
+    verdicts("fence_apc_snmp", "apc-masterswitch-plus", &["switch=1"], 2);
+}
+
+#[test]
+fn agent_verdicts_match_fence_eaton_snmp() {
+    verdicts("fence_eaton_snmp", "eaton-epdu", &[], 1);
 }
