@@ -1,0 +1,351 @@
+//! `ocf:bulwark:drbd` under a real one-node Pacemaker, with the DRBD simulator standing in
+//! for DRBD inside the node (wrappers named `drbdadm`/`drbdsetup` in the stage's sbin, which
+//! the node overlays on /usr/sbin; the simulator's state lives in the lab directory, visible
+//! in the node's mount namespace). Then the peer-fence handler against that node's real CIB.
+//! Run as root after `cargo build --workspace --bins`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+use support::{workspace_bin, Cluster, LabDir, Stage};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+struct SimDir {
+    dir: LabDir,
+}
+
+impl SimDir {
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("node1")
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let out = support::run(
+            std::process::Command::new(workspace_bin("drbd-sim"))
+                .arg("ctl")
+                .args(args)
+                .env("DRBD_SIM_DIR", self.state()),
+        );
+        support::expect_success("drbd-sim ctl", &out);
+    }
+
+    fn flag(&self, name: &str, on: bool) {
+        let p = self.state().join(name);
+        if on {
+            std::fs::write(p, b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        std::fs::read_to_string(self.state().join("state"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    fn role(&self) -> String {
+        match self.key("role") {
+            r if r.is_empty() => "Secondary".into(),
+            r => r,
+        }
+    }
+}
+
+/// A stage with the agent, the handler (and its unfence symlink) and the simulator behind
+/// `drbdadm`/`drbdsetup` wrappers pointing at `sim`.
+fn stage_with_simulator(sim: &SimDir) -> Stage {
+    let stage = Stage::from_workspace();
+    stage.require_ocf("drbd");
+    stage.add_fence_agent("drbd-sim", &workspace_bin("drbd-sim"));
+    stage.add_fence_agent(
+        "bulwark-drbd-fence-peer",
+        &workspace_bin("bulwark-drbd-fence-peer"),
+    );
+    let sbin = stage.path().join("sbin");
+    std::os::unix::fs::symlink(
+        "bulwark-drbd-fence-peer",
+        sbin.join("bulwark-drbd-unfence-peer"),
+    )
+    .unwrap();
+    for tool in ["drbdadm", "drbdsetup"] {
+        write_exec(
+            &sbin.join(tool),
+            &format!(
+                "#!/bin/sh\nDRBD_SIM_DIR='{}' exec /usr/sbin/drbd-sim {tool} \"$@\"\n",
+                sim.state().display()
+            ),
+        );
+    }
+    stage
+}
+
+fn write_exec(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The role crm_mon shows for the clone instance (`Promoted`, `Unpromoted`, `Stopped` …).
+fn instance_role(cluster: &Cluster) -> String {
+    let xml = cluster.crm_mon_xml();
+    xml.lines()
+        .find(|l| l.contains("<resource id=\"mailstore\""))
+        .and_then(|l| l.split("role=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The node attribute `master-mailstore` (the promotion score), if set.
+fn promotion_score(cluster: &Cluster) -> Option<String> {
+    let out = cluster.exec(&[
+        "crm_attribute",
+        "-N",
+        "node1",
+        "-l",
+        "reboot",
+        "-n",
+        "master-mailstore",
+        "-G",
+        "-q",
+    ]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn constraints(cluster: &Cluster) -> String {
+    cluster.exec_ok(&["cibadmin", "-Q", "-o", "constraints"])
+}
+
+fn handler(cluster: &Cluster, name: &str, env: &[&str], args: &[&str]) -> Output {
+    let mut cmd = vec!["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
+    cmd.extend_from_slice(env);
+    let path = format!("/usr/sbin/{name}");
+    cmd.push(&path);
+    cmd.extend_from_slice(args);
+    cluster.exec(&cmd)
+}
+
+const DRBD_ENV: &[&str] = &[
+    "DRBD_RESOURCE=r0",
+    "DRBD_MY_NODE_ID=0",
+    "DRBD_PEER_NODE_ID=1",
+    "DRBD_NODE_ID_0=node1",
+    "DRBD_NODE_ID_1=node2",
+    "UP_TO_DATE_NODES=0x00000001",
+];
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn promotable_clone_and_fence_handler_under_pacemaker() {
+    let sim = SimDir {
+        dir: LabDir::new("drbd-cluster-sim"),
+    };
+    std::fs::create_dir_all(sim.state()).unwrap();
+    // Down, local data Outdated, peer unreachable: must start, but never be promoted.
+    sim.ctl(&["up=no", "md_disk=Outdated"]);
+    sim.flag("peer-disconnect", true);
+    let stage = stage_with_simulator(&sim);
+    let cluster = Cluster::single(&stage);
+    cluster.exec_ok(&[
+        "pcs",
+        "resource",
+        "create",
+        "mailstore",
+        "ocf:bulwark:drbd",
+        "drbd_resource=r0",
+        "op",
+        "monitor",
+        "interval=3s",
+        "role=Promoted",
+        "op",
+        "monitor",
+        "interval=4s",
+        "role=Unpromoted",
+        "promotable",
+        "notify=true",
+    ]);
+    let lab = cluster.lab_dir().display().to_string();
+    let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Unpromoted");
+    assert!(
+        ok,
+        "not started unpromoted: {} (lab {lab})",
+        cluster.crm_mon_xml()
+    );
+    assert_eq!(sim.key("up"), "yes");
+    // A few monitors later it is still not promoted, and has no score.
+    std::thread::sleep(Duration::from_secs(9));
+    assert_eq!(instance_role(&cluster), "Unpromoted");
+    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(promotion_score(&cluster), None);
+
+    // The data becomes UpToDate: score 1000 (peer unknown), promoted, then 10000 as Primary.
+    sim.ctl(&["md_disk=UpToDate"]);
+    let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Promoted");
+    assert!(ok, "not promoted: {} (lab {lab})", cluster.crm_mon_xml());
+    assert_eq!(sim.role(), "Primary");
+    let ok = cluster.wait_for(WAIT, || {
+        promotion_score(&cluster).as_deref() == Some("10000")
+    });
+    assert!(ok, "score {:?}", promotion_score(&cluster));
+
+    // --- The fence-peer handler against this CIB. node2 is a known, cleanly offline node.
+    cluster.exec_ok(&[
+        "cibadmin",
+        "-C",
+        "-o",
+        "nodes",
+        "-X",
+        "<node id=\"2\" uname=\"node2\"/>",
+    ]);
+    let mon = cluster.crm_mon_xml();
+    let node2_unclean = mon
+        .lines()
+        .any(|l| l.contains("name=\"node2\"") && l.contains("unclean=\"true\""));
+    let fence_args = ["--timeout", "15", "--dc-timeout", "10"];
+    let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    let want = if node2_unclean { 5 } else { 7 };
+    assert_eq!(o.status.code(), Some(want), "{}", text(&o));
+    let c = constraints(&cluster);
+    assert!(
+        c.contains("drbd-fence-by-handler-r0-mailstore-clone")
+            && c.contains("score=\"-INFINITY\"")
+            && c.contains("value=\"node1\""),
+        "{c}"
+    );
+    // It allows this node: still promoted.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(instance_role(&cluster), "Promoted");
+    // Again: the constraint is already there → 4.
+    let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // Unfence while the peer is still away: kept.
+    let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("kept"), "{}", text(&o));
+    assert!(constraints(&cluster).contains("drbd-fence-by-handler-r0"));
+    // The peer is back and UpToDate: unfence (symlink name) removes it.
+    sim.flag("peer-disconnect", false);
+    let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !constraints(&cluster).contains("drbd-fence-by-handler-r0"),
+        "{}",
+        constraints(&cluster)
+    );
+    // And again: nothing to do.
+    let o = handler(
+        &cluster,
+        "bulwark-drbd-fence-peer",
+        DRBD_ENV,
+        &["--unfence"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Peer disks all UpToDate (link back): fencing is refused, no constraint.
+    let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
+    // Someone else's constraint rejects this node: outdate yourself (6).
+    sim.flag("peer-disconnect", true);
+    let theirs = "<rsc_location rsc=\"mailstore-clone\" id=\"drbd-fence-by-handler-r0-mailstore-clone\"><rule role=\"Promoted\" score=\"-INFINITY\" id=\"drbd-fence-by-handler-r0-rule-mailstore-clone\"><expression attribute=\"#uname\" operation=\"ne\" value=\"node2\" id=\"drbd-fence-by-handler-r0-expr-1-mailstore-clone\"/></rule></rsc_location>";
+    cluster.exec_ok(&["cibadmin", "-C", "-o", "constraints", "-X", theirs]);
+    let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    // Their constraint is not ours to remove.
+    let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(constraints(&cluster).contains("value=\"node2\""));
+    cluster.exec_ok(&[
+        "cibadmin",
+        "-D",
+        "-o",
+        "constraints",
+        "-X",
+        "<rsc_location id=\"drbd-fence-by-handler-r0-mailstore-clone\"/>",
+    ]);
+    let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Promoted");
+    assert!(ok, "not promoted again: {}", cluster.crm_mon_xml());
+
+    // Bad input: exit 1 with one line, nothing placed.
+    let env_without = |skip: &str| -> Vec<&str> {
+        DRBD_ENV
+            .iter()
+            .copied()
+            .filter(|e| !e.starts_with(skip))
+            .collect()
+    };
+    let bad: Vec<(Vec<&str>, Vec<&str>, &str)> = vec![
+        (
+            env_without("DRBD_RESOURCE"),
+            vec![],
+            "DRBD_RESOURCE is not set",
+        ),
+        (
+            [
+                env_without("DRBD_RESOURCE"),
+                vec!["DRBD_RESOURCE=r0;reboot"],
+            ]
+            .concat(),
+            vec![],
+            "DRBD_RESOURCE",
+        ),
+        (
+            [env_without("DRBD_RESOURCE"), vec!["DRBD_RESOURCE=r9"]].concat(),
+            fence_args.to_vec(),
+            "no promotable clone with drbd_resource=r9",
+        ),
+        (
+            [env_without("UP_TO_DATE_NODES"), vec!["UP_TO_DATE_NODES=zz"]].concat(),
+            vec![],
+            "UP_TO_DATE_NODES",
+        ),
+        (
+            [
+                env_without("DRBD_PEER_NODE_ID"),
+                vec!["DRBD_PEER_NODE_ID=7"],
+            ]
+            .concat(),
+            fence_args.to_vec(),
+            "DRBD_NODE_ID_7",
+        ),
+        (DRBD_ENV.to_vec(), vec!["--timeout", "soon"], "--timeout"),
+        (DRBD_ENV.to_vec(), vec!["--frobnicate"], "unknown option"),
+    ];
+    for (env, args, want) in bad {
+        let o = handler(&cluster, "bulwark-drbd-fence-peer", &env, &args);
+        assert_eq!(o.status.code(), Some(1), "{env:?} {args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{env:?} {args:?}: {}", text(&o));
+    }
+    assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
+
+    // --- Losing the peer and then the local data: score removed, demoted.
+    sim.ctl(&["md_disk=Outdated"]);
+    let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Unpromoted");
+    assert!(ok, "not demoted: {} (lab {lab})", cluster.crm_mon_xml());
+    assert_eq!(sim.role(), "Secondary");
+    let ok = cluster.wait_for(WAIT, || promotion_score(&cluster).is_none());
+    assert!(ok, "score still {:?}", promotion_score(&cluster));
+    // Fencing with Outdated local data places nothing (5 or 1 without DC), never 4/7.
+    let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
+
+    // Disable: stopped, DRBD down, score gone.
+    cluster.exec_ok(&["pcs", "resource", "disable", "mailstore-clone"]);
+    let ok = cluster.wait_for(WAIT, || sim.key("up") == "no");
+    assert!(ok, "DRBD still up after disable (lab {lab})");
+}
