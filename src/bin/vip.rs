@@ -158,6 +158,19 @@ fn detach() -> bool {
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
             let _ = nix::unistd::setsid();
+            // The executor reads our stdout/stderr until every writer closes them: the
+            // announcer must not hold them open, or the start would seem to last as long.
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                use std::os::fd::AsRawFd;
+                for fd in 0..3 {
+                    // SAFETY: dup2 onto the standard descriptors of this process.
+                    unsafe { libc::dup2(null.as_raw_fd(), fd) };
+                }
+            }
             true
         }
         Ok(nix::unistd::ForkResult::Parent { .. }) | Err(_) => false,
