@@ -602,20 +602,18 @@ fn pcs_resource_create_under_pacemaker() {
     }
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
     cluster.exec_ok(&cmd);
+    // XML shows the resource active while its start is still pending: wait for the text.
     let started = cluster.wait_for(Duration::from_secs(90), || {
-        cluster.resource_nodes("mail") == ["node1"]
+        let mon = cluster.exec_ok(&["crm_mon", "-1"]);
+        mon.lines()
+            .any(|l| l.contains("mail") && l.contains("Started node1"))
     });
     assert!(
         started,
         "mail not started: {}",
         cluster.exec_ok(&["crm_mon", "-1"])
     );
-    let mon = cluster.exec_ok(&["crm_mon", "-1"]);
-    assert!(
-        mon.lines()
-            .any(|l| l.contains("mail") && l.contains("Started")),
-        "{mon}"
-    );
+    assert_eq!(cluster.resource_nodes("mail"), ["node1"]);
     // pcs copied both advertised monitors (depth 0 and depth 10).
     let cib = cluster.exec_ok(&["cibadmin", "--query", "--scope", "resources"]);
     assert!(cib.contains("OCF_CHECK_LEVEL"), "{cib}");
