@@ -458,7 +458,8 @@ impl bulwark::ocf::ResourceAgent for Drbd {
         if !cfg.connect_only_after_promote {
             if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
                 ctx.log.warn(&format!("connecting {name}: {e}"));
-            } else if cfg.wfc_timeout > 0 {
+            } else if cfg.wfc_timeout > 0 && version.is_v9() {
+                // (8.4 has no wait-connect-resource; its start does not wait.)
                 // Not waiting is no failure: the peer may be down; the score says so.
                 let dl = ctx.deadline.reserve(Duration::from_secs(2));
                 if let Err(e) = tools.wait_connect_resource(name, cfg.wfc_timeout, &dl) {
