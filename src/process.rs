@@ -6,6 +6,7 @@
 //! SIGKILLs us. Children stay in our process group on purpose: if Pacemaker does kill us, they
 //! go with us.
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fmt;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -82,6 +83,10 @@ pub fn run_captured(cmd: &mut Command, timeout: Duration) -> Result<Captured, Ru
 
 /// As [`run_captured`], writing `input` to the child's stdin first (how secrets are handed
 /// to a child: never in argv).
+///
+/// One thread, no polling slack: the child's pipes and a pidfd for the child itself are
+/// watched with `poll(2)`, so the call returns as soon as the child has exited and its output
+/// is drained. Agents call a tool or two per monitor, and this is most of their run time.
 pub fn run_with_input(
     cmd: &mut Command,
     input: Option<&[u8]>,
@@ -95,6 +100,7 @@ pub fn run_with_input(
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
+    let started = Instant::now();
     let mut child = cmd.spawn().map_err(|error| RunError::Spawn {
         program: program.clone(),
         error,
@@ -105,35 +111,101 @@ pub fn run_with_input(
         // its exit status says what happened.
         let _ = stdin.write_all(bytes);
     }
-    let out_reader = spawn_reader(child.stdout.take());
-    let err_reader = spawn_reader(child.stderr.take());
-    let status = match wait_until(&mut child, timeout) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(RunError::TimedOut {
-                program,
-                after: timeout,
-            });
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let pidfd = pidfd_open(child.id());
+    let mut exited = false;
+    loop {
+        use std::os::fd::AsFd;
+        let left = timeout.saturating_sub(started.elapsed());
+        if stdout.is_none() && stderr.is_none() {
+            break;
         }
+        if left.is_zero() {
+            return Err(timed_out(&mut child, program, timeout));
+        }
+        let mut fds = Vec::with_capacity(3);
+        let mut which = Vec::with_capacity(3);
+        if let Some(p) = &stdout {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+            which.push(0);
+        }
+        if let Some(p) = &stderr {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+            which.push(1);
+        }
+        // Once the child has exited, only its (grand)children can still hold the pipes; stop
+        // watching the pidfd and drain, bounded by the same timeout.
+        if let (Some(fd), false) = (&pidfd, exited) {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            which.push(2);
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(RunError::Io {
+                    program,
+                    error: e.into(),
+                })
+            }
+        }
+        let ready: Vec<(usize, bool)> = fds
+            .iter()
+            .zip(&which)
+            .map(|(f, w)| (*w, f.revents().is_some_and(|r| !r.is_empty())))
+            .collect();
+        for (w, is_ready) in ready {
+            if !is_ready {
+                continue;
+            }
+            match w {
+                0 => drain(&mut stdout, &mut out),
+                1 => drain(&mut stderr, &mut err),
+                _ => exited = true,
+            }
+        }
+    }
+    let status = match wait_until(&mut child, timeout.saturating_sub(started.elapsed())) {
+        Ok(Some(status)) => status,
+        Ok(None) => return Err(timed_out(&mut child, program, timeout)),
         Err(error) => return Err(RunError::Io { program, error }),
     };
     Ok(Captured {
         status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+        stdout: out,
+        stderr: err,
     })
 }
 
-fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    })
+fn timed_out(child: &mut Child, program: String, after: Duration) -> RunError {
+    let _ = child.kill();
+    let _ = child.wait();
+    RunError::TimedOut { program, after }
+}
+
+/// Reads what one readable pipe holds; closes it (sets `None`) at end of file.
+fn drain<R: Read>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
+    let Some(p) = pipe else { return };
+    let mut buf = [0u8; 16384];
+    match p.read(&mut buf) {
+        Ok(0) => *pipe = None,
+        Ok(n) => into.extend_from_slice(&buf[..n]),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        Err(_) => *pipe = None,
+    }
+}
+
+/// A pidfd for `pid` (Linux ≥ 5.3); `None` where the kernel lacks it, and the pipes alone
+/// then tell when the child is done.
+fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a plain syscall returning a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    // SAFETY: fd is a fresh descriptor we own when non-negative.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Waits for `child` up to `timeout`; `Ok(None)` when it is still running then.
@@ -189,6 +261,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.stdout, b"secret-in\n");
+    }
+
+    #[test]
+    fn large_output_on_both_streams_is_complete() {
+        let out = run_captured(
+            Command::new("/bin/sh").args([
+                "-c",
+                "head -c 300000 /dev/zero; head -c 200000 /dev/zero >&2",
+            ]),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(out.stdout.len(), 300000);
+        assert_eq!(out.stderr.len(), 200000);
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipe_does_not_outlive_the_timeout() {
+        let t = Instant::now();
+        let r = run_captured(
+            Command::new("/bin/sh").args(["-c", "sleep 5 & echo started"]),
+            Duration::from_millis(300),
+        );
+        assert!(t.elapsed() < Duration::from_secs(3));
+        // The shell itself exited at once; the verdict is a timeout (its output is incomplete).
+        assert!(matches!(r, Err(RunError::TimedOut { .. })), "{r:?}");
     }
 
     #[test]
