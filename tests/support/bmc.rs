@@ -301,18 +301,35 @@ impl Drop for Bmc {
 /// is called, recording each process whose command line contains the needle (a password).
 pub struct ArgvWatch {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<(Vec<String>, usize)>>,
+    thread: Option<std::thread::JoinHandle<Watched>>,
+}
+
+/// What an [`ArgvWatch`] saw.
+#[derive(Debug, Default)]
+pub struct Watched {
+    /// Processes with the needle in argv (shown without it).
+    pub hits: Vec<String>,
+    /// Full scans of /proc.
+    pub scans: usize,
+    /// Sightings of a process whose argv holds the marker.
+    pub marked: usize,
 }
 
 impl ArgvWatch {
     pub fn start(needle: &str) -> ArgvWatch {
+        ArgvWatch::start_marked(needle, "\0never\0")
+    }
+
+    /// Also counts the processes seen whose argv contains `marker` (the agent's name), so a
+    /// test can show that the watch saw the agent alive.
+    pub fn start_marked(needle: &str, marker: &str) -> ArgvWatch {
         assert!(needle.len() >= 6, "too short a needle to scan for");
+        let marker = marker.as_bytes().to_vec();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let needle = needle.as_bytes().to_vec();
         let thread = std::thread::spawn(move || {
-            let mut hits = Vec::new();
-            let mut scans = 0usize;
+            let mut w = Watched::default();
             loop {
                 // One more full pass after the stop request, so a short-lived process that
                 // ran until just now has been seen at least once while alive.
@@ -329,17 +346,23 @@ impl ArgvWatch {
                         if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
                             if cmdline
                                 .windows(needle.len())
-                                .any(|w| w == needle.as_slice())
+                                .any(|x| x == needle.as_slice())
                             {
-                                let shown = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-                                hits.push(format!("PID {pid}: {} bytes of argv", shown.len()));
+                                w.hits
+                                    .push(format!("PID {pid}: {} bytes of argv", cmdline.len()));
+                            }
+                            if cmdline
+                                .windows(marker.len())
+                                .any(|x| x == marker.as_slice())
+                            {
+                                w.marked += 1;
                             }
                         }
                     }
                 }
-                scans += 1;
+                w.scans += 1;
                 if last {
-                    return (hits, scans);
+                    return w;
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -350,9 +373,8 @@ impl ArgvWatch {
         }
     }
 
-    /// Stops scanning; returns the processes seen with the needle in argv, and the number of
-    /// full scans made (so a test can assert the watch actually ran).
-    pub fn stop(mut self) -> (Vec<String>, usize) {
+    /// Stops scanning; returns what it saw (the scan count lets a test assert the watch ran).
+    pub fn stop(mut self) -> Watched {
         self.stop.store(true, Ordering::SeqCst);
         self.thread
             .take()
@@ -394,7 +416,11 @@ pub fn run_agent_with(cmd: &mut Command, stdin: &str, secret: &str) -> AgentRun 
     let out =
         bulwark::process::run_with_input(cmd, Some(stdin.as_bytes()), Duration::from_secs(120))
             .unwrap_or_else(|e| panic!("run agent: {e}"));
-    let (argv_hits, scans) = watch.stop();
+    let Watched {
+        hits: argv_hits,
+        scans,
+        ..
+    } = watch.stop();
     AgentRun {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
