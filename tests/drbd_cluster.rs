@@ -57,7 +57,7 @@ impl SimDir {
     }
 }
 
-/// A stage with the agent, the handler (and its unfence symlink) and the simulator behind
+/// A stage with the agent, both handlers and the simulator behind
 /// `drbdadm`/`drbdsetup` wrappers pointing at `sim`.
 fn stage_with_simulator(sim: &SimDir) -> Stage {
     let stage = Stage::from_workspace();
@@ -67,12 +67,11 @@ fn stage_with_simulator(sim: &SimDir) -> Stage {
         "bulwark-drbd-fence-peer",
         &workspace_bin("bulwark-drbd-fence-peer"),
     );
+    stage.add_fence_agent(
+        "bulwark-drbd-unfence-peer",
+        &workspace_bin("bulwark-drbd-unfence-peer"),
+    );
     let sbin = stage.path().join("sbin");
-    std::os::unix::fs::symlink(
-        "bulwark-drbd-fence-peer",
-        sbin.join("bulwark-drbd-unfence-peer"),
-    )
-    .unwrap();
     for tool in ["drbdadm", "drbdsetup"] {
         write_exec(
             &sbin.join(tool),
