@@ -10,6 +10,7 @@
 #   LAB_NET       ring0 network, 3 octets     (default 10.99.0)  node N = $LAB_NET.N/24
 #   LAB_NET1      ring1 network               (default 10.99.1)
 #   LAB_SVC_NET   service network             (default 10.99.2)  client = $LAB_SVC_NET.200
+#   LAB_MGMT_NET  management network          (default 10.99.3)  PDU = $LAB_MGMT_NET.250
 #
 # Files:
 #   $LAB_DIR/pids/NAME.pid   "PID STARTTIME" of each process a script started. Processes are only
@@ -25,8 +26,9 @@ set -eu
 : "${LAB_NET:=10.99.0}"
 : "${LAB_NET1:=10.99.1}"
 : "${LAB_SVC_NET:=10.99.2}"
+: "${LAB_MGMT_NET:=10.99.3}"
 LAB_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export LAB_DIR LAB_PREFIX LAB_NET LAB_NET1 LAB_SVC_NET LAB_SCRIPTS
+export LAB_DIR LAB_PREFIX LAB_NET LAB_NET1 LAB_SVC_NET LAB_MGMT_NET LAB_SCRIPTS
 mkdir -p "$LAB_DIR/pids" "$LAB_DIR/logs"
 
 lab_die() { echo "lab: $*" >&2; exit 1; }

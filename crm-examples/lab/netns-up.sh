@@ -10,6 +10,9 @@
 #          and a service network (where virtual IPs live and clients connect): a bridge "br0"
 #          in netns ${LAB_PREFIX}sw with one port per node (interface "svc", ${LAB_SVC_NET}.N/24)
 #          and one for the client netns ${LAB_PREFIX}c (interface "svc", ${LAB_SVC_NET}.200/24).
+#          and a management network (where the PDU answers): bridge "br1" in the same netns with
+#          ports "mN" (interface "mgmt", ${LAB_MGMT_NET}.N/24 in node N) and the switch's own
+#          address ${LAB_MGMT_NET}.250/24 on br1 (the PDU simulator listens there).
 #          Cutting a ring:  ip -n ${LAB_PREFIX}n1 link set ring0 down
 #          Cutting a node off the service net:  ip -n ${LAB_PREFIX}sw link set n1 down
 # LAB_SERVICE=0 skips the service network, LAB_SERVICE=1 adds it for COUNT=1 too.
@@ -56,5 +59,14 @@ if [ "$LAB_SERVICE" = 1 ]; then
     veth "$cl" svc "$sw" c
     ip -n "$sw" link set c master br0
     ip -n "$cl" addr add "$LAB_SVC_NET.200/24" dev svc
+    ip -n "$sw" link add br1 type bridge
+    ip -n "$sw" link set br1 up
+    ip -n "$sw" addr add "$LAB_MGMT_NET.250/24" dev br1
+    for n in $(seq 1 "$count"); do
+        ns=$(lab_node_ns "$n")
+        veth "$ns" mgmt "$sw" "m$n"
+        ip -n "$sw" link set "m$n" master br1
+        ip -n "$ns" addr add "$LAB_MGMT_NET.$n/24" dev mgmt
+    done
 fi
 echo "netns up: $(tr '\n' ' ' < "$LAB_DIR/netns.list")"

@@ -74,6 +74,13 @@ if [ -d "$stage" ]; then
         mount -t overlay overlay -o "lowerdir=$stage/resource.d:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
 fi
 
+# The two-node lab's DRBD simulator (bulwark-lab up creates $LAB_DIR/drbd): this node's state
+# and its peer's, for drbdadm/drbdsetup (the staged simulator) run by the agents. A node boots
+# with DRBD down, as after a power cut: the agents bring it up.
+if [ -d "$LAB_DIR/drbd/node$N" ]; then
+    export DRBD_SIM_DIR=$LAB_DIR/drbd/node$N DRBD_SIM_PEER_DIR=$LAB_DIR/drbd/node$((3 - N))
+    "$LAB_DIR/stage/bin/drbd-sim" ctl up=no net=no role=Secondary
+fi
 corosync -f > "$R/corosync.out" 2>&1 &
 # pacemakerd exits at once if corosync's IPC is not up yet: wait for it, at most 10 s
 for _ in $(seq 50); do

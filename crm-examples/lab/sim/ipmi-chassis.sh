@@ -16,6 +16,9 @@
 #   target.pid  optional "PID STARTTIME": on power off that process is SIGKILLed, but only if
 #               its start time (field 22 of /proc/PID/stat) still matches, so a recycled PID is
 #               never hit
+#   off-hook    optional shell command (file content, run with sh) after a power off took effect,
+#   on-hook     and after a power on or reset: the lab cuts / boots the node with them. Their
+#               output goes to hooks.log; they must return promptly (ipmi_sim waits for us).
 state=$1
 mc=$2
 op=$3
@@ -32,6 +35,12 @@ kill_target() {
     if [ -n "$now" ] && [ "$now" = "$started" ]; then
         kill -KILL "$pid" && log "KILLED $pid"
     fi
+}
+
+run_hook() {
+    [ -s "$state/$1-hook" ] || return 0
+    log "HOOK $1"
+    sh "$state/$1-hook" >> "$state/hooks.log" 2>&1 < /dev/null || log "HOOK $1 failed"
 }
 
 case $op in
@@ -51,12 +60,17 @@ set)
                 log "STUCK ignoring power $2"
             else
                 echo "$2" > "$state/power"
-                [ "$2" = 0 ] && kill_target
+                if [ "$2" = 0 ]; then kill_target; run_hook off; else run_hook on; fi
             fi
             ;;
         reset)
-            [ -e "$state/stuck" ] || echo 1 > "$state/power"
             log "RESET"
+            if [ ! -e "$state/stuck" ]; then
+                echo 1 > "$state/power"
+                kill_target
+                run_hook off
+                run_hook on
+            fi
             ;;
         esac
         shift 2

@@ -1,6 +1,9 @@
 #!/bin/bash
 # pdu-sim.sh - the simulated switched PDU for the lab: net-snmp snmpd on 127.0.0.1:PORT/udp (run it
 # inside a node's or the lab's network namespace for another loopback) with pdu-handler.py.
+# PDU_ADDR (default 127.0.0.1) listens on another address of that namespace instead, and
+# PDU_CLIENTS (default: PDU_ADDR) is the source address or network (e.g. 10.99.3.0/24) the
+# communities accept.
 #
 #   pdu-sim.sh start STATE_DIR PORT MODEL     prints the snmpd PID once it answers
 #   pdu-sim.sh stop  STATE_DIR                SIGTERM (then SIGKILL) to the recorded PID if it is snmpd
@@ -19,7 +22,9 @@
 # (mode 600), never to an argv.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,18p' "$0" >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+addr=${PDU_ADDR:-127.0.0.1}
+clients=${PDU_CLIENTS:-$addr}
 [ $# -ge 2 ] || usage
 cmd=$1 state=$2
 
@@ -60,8 +65,8 @@ if [ -n "${PDU_OUTLET_NAMES:-}" ]; then
     for n in "${names[@]}"; do printf '%s\n' "$n" > "$state/outlet-$i.name"; i=$((i + 1)); done
 fi
 
-communities="rwcommunity ${PDU_COMMUNITY:-private} 127.0.0.1
-rocommunity ${PDU_RO_COMMUNITY:-public} 127.0.0.1"
+communities="rwcommunity ${PDU_COMMUNITY:-private} $clients
+rocommunity ${PDU_RO_COMMUNITY:-public} $clients"
 users=
 if [ -n "${PDU_AUTH_PASS:-}" ] && [ -n "${PDU_PRIV_PASS:-}" ]; then
     u=${PDU_V3_USER:-fence} a=$PDU_AUTH_PASS p=$PDU_PRIV_PASS
@@ -89,7 +94,7 @@ awk '{
 
 stop
 SNMP_PERSISTENT_DIR=$state/persist MIBS= MIBDIRS=/nonexistent snmpd -f -Lo -C -I -smux \
-    -c "$state/snmpd.conf" -p "$state/snmpd.pid" "udp:127.0.0.1:$port" > "$state/snmpd.log" 2>&1 < /dev/null &
+    -c "$state/snmpd.conf" -p "$state/snmpd.pid" "udp:$addr:$port" > "$state/snmpd.log" 2>&1 < /dev/null &
 pid=$!
 echo "$pid" > "$state/snmpd.pid"
 # Ready when sysObjectID answers; the probe uses the read-only community through a config file
@@ -101,10 +106,10 @@ for _ in $(seq 1 100); do
         echo "pdu-sim: snmpd exited; see $state/snmpd.log" >&2; tail -5 "$state/snmpd.log" >&2; exit 1
     fi
     if SNMPCONFPATH=$state/client SNMP_PERSISTENT_DIR=$state/client MIBS= MIBDIRS=/nonexistent \
-        snmpget -t 0.2 -r 0 -On -Oqv "127.0.0.1:$port" .1.3.6.1.2.1.1.2.0 >/dev/null 2>&1; then
+        snmpget -t 0.2 -r 0 -On -Oqv "$addr:$port" .1.3.6.1.2.1.1.2.0 >/dev/null 2>&1; then
         echo "$pid"; exit 0
     fi
     sleep 0.1
 done
-echo "pdu-sim: snmpd (pid $pid) did not answer on 127.0.0.1:$port" >&2
+echo "pdu-sim: snmpd (pid $pid) did not answer on $addr:$port" >&2
 exit 1

@@ -1,0 +1,51 @@
+#!/bin/bash
+# power.sh - the power feed of lab node N: what a BMC's chassis control or a PDU outlet does to it.
+#
+# Usage: power.sh off|on|status N
+#
+#   off     power loss: SIGKILL to the node's init (by recorded PID, start time checked) takes
+#           corosync, pacemaker, the agents and the node's mounts with it; then the node's DRBD
+#           runtime state (role, connection) is cleared as a powered-off kernel loses it, so the
+#           peer's DRBD sees the peer gone. Returns once the init is gone.
+#   on      boots the node again (node-start.sh N, not waiting for a DC) unless it runs; it
+#           rejoins the cluster with the CIB it had.
+#   status  prints "on" or "off".
+#
+# The BMC simulators (bmc-sim.sh) and the PDU simulator call this from their power hooks, the
+# lab's power-loss scenario calls it directly. Environment: LAB_DIR, LAB_PREFIX as for every lab
+# script (the hooks carry them). Log: $LAB_DIR/logs/power.log.
+. "$(dirname "$0")/lab-common.sh"
+action=${1:-}
+N=${2:-}
+case $action/$N in off/[12]|on/[12]|status/[12]) ;; *) lab_die "usage: power.sh off|on|status N" ;; esac
+log() { echo "$(date +%T.%N) node$N $*" >> "$LAB_DIR/logs/power.log"; }
+
+case $action in
+status)
+    if lab_pid "node$N" > /dev/null 2>&1; then echo on; else echo off; fi
+    ;;
+off)
+    log "power off"
+    if pid=$(lab_pid "node$N" 2>/dev/null); then
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do
+            { lab_pid "node$N" > /dev/null 2>&1 && ! lab_zombie "$pid"; } || break
+            sleep 0.05
+        done
+        log "killed init $pid"
+    fi
+    if [ -d "$LAB_DIR/drbd/node$N" ] && [ -x "$LAB_DIR/stage/bin/drbd-sim" ]; then
+        DRBD_SIM_DIR=$LAB_DIR/drbd/node$N "$LAB_DIR/stage/bin/drbd-sim" ctl up=no net=no role=Secondary
+    fi
+    ;;
+on)
+    if lab_pid "node$N" > /dev/null 2>&1; then
+        log "power on: already running"
+        exit 0
+    fi
+    log "power on"
+    LAB_DC_TIMEOUT=0 "$LAB_SCRIPTS/node-start.sh" "$N" >> "$LAB_DIR/logs/power.log" 2>&1 ||
+        log "node-start failed"
+    ;;
+esac
+exit 0
