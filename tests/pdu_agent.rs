@@ -704,3 +704,24 @@ fn secrets_never_in_any_cmdline_or_log() {
         );
     }
 }
+
+/// `method=cycle`: one reboot command, success only once an OFF reading was seen; a model
+/// without a reboot command says so.
+#[test]
+fn method_cycle() {
+    let sim = PduSim::start(SimConfig::new("apc-rpdu2").env("PDU_REBOOT_SECONDS", "0.5"));
+    let c = agent(&sim, &["action=reboot", "method=cycle", "plug=3"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    let changes: Vec<(u32, String)> = relay_changes(&sim.log())
+        .into_iter()
+        .map(|(_, n, s)| (n, s))
+        .collect();
+    assert_eq!(changes[0], (3, "off".to_string()), "{}", sim.log());
+    assert!(sim.log().contains("action=reboot"), "{}", sim.log());
+    assert!(support::wait_for(Duration::from_secs(5), || sim.state(3) == "on"));
+
+    let sim = PduSim::start(SimConfig::new("tripplite"));
+    let c = agent(&sim, &["action=reboot", "method=cycle", "plug=3"]);
+    assert_one_line_failure(&c, "has no reboot command");
+    assert_eq!(sim.state(3), "on");
+}

@@ -427,3 +427,60 @@ impl FenceAgent for Pdu {
 fn main() {
     fence::run(Pdu)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        Values::collect(fence::declaration(&SPEC), pairs.iter().copied()).0
+    }
+
+    /// Every combination of configured secrets gives the level the metadata promises; an
+    /// explicit level wins.
+    #[test]
+    fn security_level_follows_the_configured_secrets() {
+        let auth = [None, Some(("password", "a")), Some(("password_file", "/f"))];
+        let privacy = [
+            None,
+            Some(("snmp_priv_passwd", "p")),
+            Some(("snmp_priv_passwd_script", "s")),
+        ];
+        for a in auth {
+            for p in privacy {
+                let pairs: Vec<(&str, &str)> = a.into_iter().chain(p).collect();
+                let want = match (a.is_some(), p.is_some()) {
+                    (_, true) => "authPriv",
+                    (true, false) => "authNoPriv",
+                    (false, false) => "noAuthNoPriv",
+                };
+                assert_eq!(sec_level(&values(&pairs)), want, "{pairs:?}");
+                let mut explicit = pairs.clone();
+                explicit.push(("snmp_sec_level", "noAuthNoPriv"));
+                assert_eq!(sec_level(&values(&explicit)), "noAuthNoPriv");
+            }
+        }
+    }
+
+    #[test]
+    fn model_choices() {
+        assert!(matches!(
+            model_choice(&values(&[])),
+            Ok(ModelChoice::Detect)
+        ));
+        assert!(matches!(
+            model_choice(&values(&[("model", "eaton-g3")])),
+            Ok(ModelChoice::Given(m)) if m.id == "eaton-g3"
+        ));
+        let e = model_choice(&values(&[
+            ("model", "custom"),
+            ("status_oid", ".1.3.6.1.4.1.9.1"),
+        ]))
+        .err()
+        .map(|e| e.reason);
+        assert_eq!(
+            e.as_deref(),
+            Some("model=custom needs parameter 'control_oid'")
+        );
+    }
+}
