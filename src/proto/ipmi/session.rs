@@ -279,7 +279,7 @@ impl Session {
                 if !caps.ipmi20 {
                     return Err(IpmiError::Unsupported {
                         peer: transport.peer,
-                        what: "the BMC does not support IPMI v2.0 (lanplus); use lan".into(),
+                        what: "the BMC does not support IPMI v2.0 (lanplus); use IPMI v1.5 (lanplus=0)".into(),
                     });
                 }
                 open_plus(&transport, target, cipher, deadline)?
