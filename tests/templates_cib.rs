@@ -476,7 +476,10 @@ fn with_nodes_online(template: &str) -> String {
         ));
     }
     status.push_str("</status>");
-    assert!(template.contains("<status/>"), "template has a status section");
+    assert!(
+        template.contains("<status/>"),
+        "template has a status section"
+    );
     let cib_tag = template.find("<cib ").expect("no <cib>");
     let mut out = template.replace("<status/>", &status);
     out.insert_str(cib_tag + "<cib ".len(), "have-quorum=\"1\" dc-uuid=\"1\" ");
