@@ -12,7 +12,11 @@ use support::{workspace_bin, workspace_dir};
 fn agents(kind: &str) -> Vec<String> {
     let names: &[&str] = match kind {
         "ocf" => &["vip", "drbd", "axigen"],
-        _ => &["fence_bulwark_ipmi", "fence_bulwark_pdu"],
+        _ => &[
+            "fence_bulwark_ipmi",
+            "fence_bulwark_idrac",
+            "fence_bulwark_pdu",
+        ],
     };
     let found: Vec<String> = names
         .iter()
@@ -46,7 +50,12 @@ fn xmllint(args: &[&str], dir: &Path, xml: &str) -> (bool, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("xmllint (libxml2-utils) installed");
-    child.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
@@ -55,10 +64,11 @@ fn xmllint(args: &[&str], dir: &Path, xml: &str) -> (bool, String) {
 }
 
 fn committed(name: &str) -> String {
-    let p = workspace_dir().join("ocf-metadata").join(format!("{name}.xml"));
-    std::fs::read_to_string(&p).unwrap_or_else(|_| {
-        panic!("{} missing: run packaging/gen-docs.sh", p.display())
-    })
+    let p = workspace_dir()
+        .join("ocf-metadata")
+        .join(format!("{name}.xml"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|_| panic!("{} missing: run packaging/gen-docs.sh", p.display()))
 }
 
 #[test]
@@ -77,7 +87,10 @@ fn ocf_metadata_is_committed_and_valid_for_ocf_tester_and_ocf_1_1() {
             Path::new("/usr/share/resource-agents"),
             &xml,
         );
-        assert!(ok, "{a}: ra-api-1.dtd (ocf-tester) rejects the metadata: {err}");
+        assert!(
+            ok,
+            "{a}: ra-api-1.dtd (ocf-tester) rejects the metadata: {err}"
+        );
         let rng = workspace_dir().join("tests/schemas/ocf-ra-1.1.rng");
         let (ok, err) = xmllint(
             &["--noout", "--relaxng", rng.to_str().unwrap()],
@@ -103,11 +116,18 @@ fn fence_metadata_is_committed_and_valid_for_fence_agents_schema() {
             "ocf-metadata/{a}.xml is stale: run packaging/gen-docs.sh"
         );
         let (ok, err) = xmllint(
-            &["--noout", "--relaxng", "/usr/share/cluster/relaxng/metadata.rng"],
+            &[
+                "--noout",
+                "--relaxng",
+                "/usr/share/cluster/relaxng/metadata.rng",
+            ],
             Path::new("/"),
             &xml,
         );
-        assert!(ok, "{a}: fence-agents' metadata.rng rejects the metadata: {err}");
+        assert!(
+            ok,
+            "{a}: fence-agents' metadata.rng rejects the metadata: {err}"
+        );
     }
 }
 

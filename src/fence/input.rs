@@ -12,8 +12,10 @@ pub struct RawRequest {
     pub ignored: Vec<String>,
 }
 
-/// Names Pacemaker may send that no agent declares and that are silently accepted.
-const SILENT: &[&str] = &["nodename"];
+/// Names Pacemaker may send that an agent need not declare, silently accepted: the target's
+/// name, and the host argument (`port`/`plug`) that pacemaker-fenced passes even to agents
+/// without outlets, where a warning on every fence would only be noise.
+const SILENT: &[&str] = &["nodename", "port", "plug"];
 
 /// Parses stdin text. Lines are trimmed; `#` lines and blank lines are skipped; the value runs
 /// to the end of the line with one pair of surrounding double quotes removed; names may use
@@ -125,7 +127,7 @@ mod tests {
     fn stdin_comments_quotes_aliases_and_unknown() {
         let r = parse_stdin(
             DECL,
-            "# comment\n\n  ipaddr=10.0.0.1 \naction=\"off\"\npasswd=a=b \nbogus=1\nnodename=node2\npower-timeout=5\nip=10.0.0.2\n",
+            "# comment\n\n  ipaddr=10.0.0.1 \naction=\"off\"\npasswd=a=b \nbogus=1\nnodename=node2\nport=node2\npower-timeout=5\nip=10.0.0.2\n",
         );
         assert_eq!(
             r.pairs,

@@ -121,14 +121,6 @@ pub static IPMI: &[Param] = &[
             "Hexadecimal-encoded Kg key for IPMIv2 authentication",
             "BMC key (Kg) in hexadecimal, up to 40 digits, for BMCs that require one. Accepted on standard input only.",
         ),
-    // pacemaker-fenced passes the target's name as `port` to agents whose metadata has no
-    // `plug`; declared so that every fence does not log an "unknown parameter" warning.
-    Param::string("port")
-        .hint("node")
-        .describe(
-            "Target node name (set by pacemaker-fenced)",
-            "The name of the node being fenced, as pacemaker-fenced passes it. Not used: a BMC powers one machine, so configure pcmk_host_list for each device.",
-        ),
 ];
 
 pub static IPMI_SPEC: FenceSpec = FenceSpec {
