@@ -587,6 +587,53 @@ pub fn run(
     }
 }
 
+/// The whole handler process: arguments and environment in, DRBD's exit code out. Both
+/// handler binaries (`bulwark-drbd-fence-peer`, `bulwark-drbd-unfence-peer`) are this call;
+/// the name they run under, or `--unfence`, selects the mode.
+pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
+    let tag = if invoked_as.is_empty() {
+        "bulwark-drbd-fence-peer"
+    } else {
+        invoked_as
+    };
+    let opts = match Options::parse(invoked_as, args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{tag}: {e}");
+            return 1;
+        }
+    };
+    let env = match HandlerEnv::from_vars(std::env::vars()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{tag}: {e}");
+            return 1;
+        }
+    };
+    let hostname = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default();
+    let result = run(
+        &opts,
+        &env,
+        &crate::drbd::DrbdTools::from_env(),
+        &ClusterTools::from_env(),
+        &hostname,
+    );
+    eprintln!("{tag}: {} (exit {})", result.message, result.code);
+    result.code
+}
+
+/// `main_with` for the current process.
+pub fn main() -> ! {
+    let mut args = std::env::args();
+    let argv0 = args.next().unwrap_or_default();
+    let invoked_as = argv0.rsplit('/').next().unwrap_or("").to_string();
+    let rest: Vec<String> = args.collect();
+    std::process::exit(main_with(&invoked_as, &rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,51 +728,4 @@ mod tests {
                 .unwrap();
         assert!(dangling.lost_peers("node1").is_err());
     }
-}
-
-/// The whole handler process: arguments and environment in, DRBD's exit code out. Both
-/// handler binaries (`bulwark-drbd-fence-peer`, `bulwark-drbd-unfence-peer`) are this call;
-/// the name they run under, or `--unfence`, selects the mode.
-pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
-    let tag = if invoked_as.is_empty() {
-        "bulwark-drbd-fence-peer"
-    } else {
-        invoked_as
-    };
-    let opts = match Options::parse(invoked_as, args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{tag}: {e}");
-            return 1;
-        }
-    };
-    let env = match HandlerEnv::from_vars(std::env::vars()) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("{tag}: {e}");
-            return 1;
-        }
-    };
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_default();
-    let result = run(
-        &opts,
-        &env,
-        &crate::drbd::DrbdTools::from_env(),
-        &ClusterTools::from_env(),
-        &hostname,
-    );
-    eprintln!("{tag}: {} (exit {})", result.message, result.code);
-    result.code
-}
-
-/// `main_with` for the current process.
-pub fn main() -> ! {
-    let mut args = std::env::args();
-    let argv0 = args.next().unwrap_or_default();
-    let invoked_as = argv0.rsplit('/').next().unwrap_or("").to_string();
-    let rest: Vec<String> = args.collect();
-    std::process::exit(main_with(&invoked_as, &rest))
 }
