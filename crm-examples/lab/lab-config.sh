@@ -77,7 +77,7 @@ else
     pcsf constraint order promote mail-drbd-clone then start mail-services
     for n in 1 2; do
         delay=0s
-        [ "$n" = 1 ] && delay=$LAB_FENCE_DELAY
+        if [ "$n" = 1 ]; then delay=$LAB_FENCE_DELAY; fi
         pcsf stonith create "fence-node$n-ipmilan" fence_ipmilan \
             ip=127.0.0.1 username=admin password_script="cat $secrets/bmc.pass" lanplus=1 cipher=3 \
             pcmk_host_list="node$n" pcmk_delay_base="$delay" op monitor interval=60s

@@ -19,6 +19,11 @@ action=${1:-}
 N=${2:-}
 case $action/$N in off/[12]|on/[12]|status/[12]) ;; *) lab_die "usage: power.sh off|on|status N" ;; esac
 log() { echo "$(date +%T.%N) node$N $*" >> "$LAB_DIR/logs/power.log"; }
+# One switch per node: an off and an on that come in together (a PDU's reboot runs both hooks
+# detached) are applied one after the other, never interleaved.
+# The node started below must not inherit the lock (fd 9), or it would hold it for its life.
+exec 9> "$LAB_DIR/power-node$N.lock"
+flock -w 60 9 || lab_die "power.sh: node$N's switch is busy"
 
 case $action in
 status)
@@ -44,7 +49,7 @@ on)
         exit 0
     fi
     log "power on"
-    LAB_DC_TIMEOUT=0 "$LAB_SCRIPTS/node-start.sh" "$N" >> "$LAB_DIR/logs/power.log" 2>&1 ||
+    LAB_DC_TIMEOUT=0 "$LAB_SCRIPTS/node-start.sh" "$N" >> "$LAB_DIR/logs/power.log" 2>&1 9>&- ||
         log "node-start failed"
     ;;
 esac

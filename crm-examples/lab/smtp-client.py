@@ -2,9 +2,10 @@
 # smtp-client.py - the lab's mail client: sends numbered messages to the service address over
 # SMTP, one connection per message, until told to stop, and logs what the server did.
 #
-#   smtp-client.py ADDR PORT DIR          (run inside the client network namespace)
+#   smtp-client.py ADDR PORT DIR TAG      (run inside the client network namespace)
 #
-# Each message carries "X-Lab-Seq: N" (N = 1, 2, ...; a new number for every attempt). The log
+# Each message carries "X-Lab-Seq: TAG/N" (N = 1, 2, ...; a new number for every attempt; TAG
+# names the run, so runs sharing one mail store are told apart). The log
 # DIR/client.log has one line per event, times in seconds since the epoch (host clock, the same
 # clock the lab stamps its faults with):
 #   T banner HOST      a connection was greeted by "220 HOST ..." (HOST = the serving node)
@@ -17,7 +18,7 @@ import socket
 import sys
 import time
 
-addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+addr, port, out, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 log = open(os.path.join(out, "client.log"), "a", buffering=1)
 
 
@@ -59,7 +60,7 @@ def send(n):
         s.sendall(b"DATA\r\n")
         reply(f, "354")
         body = ("From: client@lab.test\r\nTo: postmaster@standin\r\nSubject: lab message %d\r\n"
-                "X-Lab-Seq: %d\r\n\r\nmessage %d of the failover run\r\n.\r\n") % (n, n, n)
+                "X-Lab-Seq: %s/%d\r\n\r\nmessage %d of failover run %s\r\n.\r\n") % (n, tag, n, n, tag)
         s.sendall(body.encode())
         reply(f, "250")
         event("ack %d" % n)

@@ -71,10 +71,12 @@ mkfs.ext4 -q -F -L root -d "$R" "$W/rootfs.img"
 I=$W/initrd
 mkdir -p "$I"/{bin,proc,sys,dev,newroot,lib/modules}
 cp /bin/busybox "$I/bin/"
+depmod -b "$T/kernel" "$KV"
 for f in $(modprobe -d "$T/kernel" -S "$KV" --show-depends -a virtio_pci virtio_blk ext4 crc32c_generic \
            | awk '$1 == "insmod" {print $2}' | awk '!s[$0]++'); do
   cp "$f" "$I/lib/modules/"; basename "$f" .ko >> "$I/lib/modules/order"
 done
+[ -s "$I/lib/modules/order" ] || { echo "vm-drbd: no virtio/ext4 modules found for the initramfs" >&2; exit 1; }
 cat > "$I/init" <<'EOI'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -90,7 +92,7 @@ chmod +x "$I/init"
 
 cp "$T/kernel/boot/vmlinuz-$KV" "$W/vmlinuz"
 echo "$KV" > "$W/kernel-version"
-cp "$W/debootstrap.log" "$W/build.log"
+mv "$W/debootstrap.log" "$W/build.log"
 rm -rf "$R" "$I"
 mv "$W" "$IMG"
 trap - EXIT

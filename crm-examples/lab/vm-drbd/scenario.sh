@@ -1,0 +1,237 @@
+#!/bin/bash
+# scenario.sh - the two-VM DRBD scenario (tests/drbd_vm.rs), run by vminit on both VMs.
+#
+# Environment: NODE (nodea|nodeb, from vminit); /payload/env: PROVIDER (bulwark|linbit), TOKEN
+# (the text written on the Primary and read back on the other node).
+# Output: result lines on the second serial port (/dev/ttyS1), one fact each:
+#     BULWARK-RESULT <node> <key>=<value>          value = rest of the line
+#     BULWARK-BEGIN <node> <name> ... BULWARK-END <node> <name>   (multi-line blocks)
+# Steps (nodea directs; the nodes meet through permanent node attributes bw-* in the CIB):
+#  1. DRBD bootstrap outside the cluster: create-md, up, skip the initial sync (both disks are
+#     zero-filled), down again, so Pacemaker's start is the agent's start.
+#  2. corosync + Pacemaker; nodea loads the promotable clone (cib-drbd.xml with PROVIDER).
+#  3. Exactly one node promoted (crm_mon, and each node's DRBD role).
+#  4. The Primary makes a filesystem and writes TOKEN; nodea moves the promoted role with a
+#     location constraint (Pacemaker demotes, then promotes the other node); the new Primary
+#     mounts and reads TOKEN.
+#  5. Both nodes run LINBIT's and our monitor with the same environment (score calls captured
+#     by a crm_master/crm_attribute stub) and report exit code and score: "connected".
+#  6. The new Secondary cuts its replication link (ip link set repl down): its score as set by
+#     the cluster's monitor, and both agents' monitor on both nodes: "disconnected".
+#  7. Link up again, resync, score back; then the clone is stopped: "down" comparison.
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+. /payload/env
+P=/payload
+PROVIDER=${PROVIDER:-bulwark} TOKEN=${TOKEN:-bulwark-vm-token}
+PEER=nodeb; [ "$NODE" = nodeb ] && PEER=nodea
+
+t() { echo "T+$(cut -d' ' -f1 /proc/uptime)s $NODE: $*"; }
+result() { echo "BULWARK-RESULT $NODE $*" > /dev/ttyS1; t "$*"; }
+block() { { echo "BULWARK-BEGIN $NODE $1"; cat; echo "BULWARK-END $NODE $1"; } > /dev/ttyS1; }
+dump() {
+  echo "=== /proc/drbd"; cat /proc/drbd
+  echo "=== crm_mon"; crm_mon -1 -A 2>&1 | tail -n 30
+  echo "=== pacemaker log"; grep -hiE 'drbd|error|warn' /var/log/pacemaker/pacemaker.log 2>/dev/null | tail -n 40
+}
+die() { result "error=$*"; dump; exit 1; }
+# wait_for SECONDS COMMAND...: poll COMMAND every half second until it succeeds
+wait_for() {
+  local end=$(( $(date +%s) + $1 )); shift
+  until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.5; done
+}
+# meeting points: permanent node attributes, written straight into the CIB
+say() { crm_attribute --node "$NODE" --name "bw-$1" --update "${2:-1}" >/dev/null 2>&1; }
+hear() { crm_attribute --node "$1" --name "bw-$2" --query --quiet 2>/dev/null; }
+heard() { [ "$(hear "$1" "$2")" = "${3:-1}" ]; }
+await() { wait_for "$1" heard "$2" "$3" "${4:-1}" || die "waited ${1}s for $2 to say $3"; }
+# promotion score of NODE as the cluster holds it (empty when none)
+score_of() { crm_attribute --node "$1" --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null; }
+drbd_role() { drbdadm role r0 2>/dev/null | cut -d/ -f1; }
+cstate() { drbdadm cstate r0 2>/dev/null; }
+# "node=Role" per clone instance, from crm_mon's XML
+roles() {
+  crm_mon -1 --output-as xml 2>/dev/null | awk '
+    /<resource id="drbd_r0[:"]/ { r = ""; if (match($0, /role="[^"]*"/)) r = substr($0, RSTART + 6, RLENGTH - 7) }
+    /<node name=/ && r != "" { if (match($0, /name="[^"]*"/)) print substr($0, RSTART + 6, RLENGTH - 7) "=" r; r = "" }
+    /<\/resource>/ { r = "" }'
+}
+nodes_in() { roles | awk -F= -v a="$1" -v b="$2" '$2 == a || $2 == b { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
+promoted() { nodes_in Promoted Master; }
+unpromoted() { nodes_in Unpromoted Slave; }
+failures() { crm_mon -1 --output-as xml 2>/dev/null | grep -c '<failure ' ; }
+one_promoted() { [ "$(promoted)" = "$1" ] && [ "$(unpromoted)" = "$2" ]; }
+one_promoted_any() { local p u; p=$(promoted); u=$(unpromoted); [ -n "$p" ] && [ "${p% *}" = "$p" ] && [ -n "$u" ] && [ "$u" != "$p" ]; }
+
+# Both agents' monitor with the environment Pacemaker gives a promotable clone instance; the
+# promotion-score calls go to a stub that logs them (its query answers "1", a score neither
+# agent sets, so every decision shows up as a set, a removal or nothing).
+mkdir -p /tmp/stub
+cat > /tmp/stub/score-stub <<'EOS'
+#!/bin/bash
+if [ "${0##*/}" = crm_attribute ]; then
+  case " $* " in *" --promotion "*|*" -p "*) ;; *) exec /usr/sbin/crm_attribute "$@" ;; esac
+fi
+for a; do case $a in -G|--query) echo 1; exit 0 ;; -D|--delete) echo removed >> /tmp/stub/log; exit 0 ;; esac; done
+prev=; for a; do [ "$prev" = -v ] && { echo "$a" >> /tmp/stub/log; exit 0; }; prev=$a; done
+echo "unexpected $*" >> /tmp/stub/log
+EOS
+chmod +x /tmp/stub/score-stub
+ln -sf score-stub /tmp/stub/crm_master; ln -sf score-stub /tmp/stub/crm_attribute
+compare() { # compare STATE
+  local agent rc score feature
+  feature=$(cibadmin -Q 2>/dev/null | head -1 | sed -n 's/.*crm_feature_set="\([^"]*\)".*/\1/p')
+  for agent in linbit bulwark; do
+    [ -x /usr/lib/ocf/resource.d/$agent/drbd ] || continue
+    rm -f /tmp/stub/log
+    env -i PATH=/tmp/stub:$PATH HA_SBIN_DIR=/tmp/stub OCF_ROOT=/usr/lib/ocf \
+      OCF_RESOURCE_INSTANCE=drbd_r0 OCF_RESKEY_drbd_resource=r0 OCF_RESKEY_crm_feature_set="${feature:-3.16.2}" \
+      OCF_RESKEY_CRM_meta_clone_max=2 OCF_RESKEY_CRM_meta_clone_node_max=1 \
+      OCF_RESKEY_CRM_meta_promoted_max=1 OCF_RESKEY_CRM_meta_master_max=1 \
+      OCF_RESKEY_CRM_meta_promoted_node_max=1 OCF_RESKEY_CRM_meta_master_node_max=1 \
+      OCF_RESKEY_CRM_meta_notify=true OCF_RESKEY_CRM_meta_globally_unique=false \
+      OCF_RESKEY_CRM_meta_interval=6000 OCF_RESKEY_CRM_meta_timeout=20000 \
+      HA_LOGFILE=/tmp/stub/ha.log HA_debug=0 \
+      timeout 30 /usr/lib/ocf/resource.d/$agent/drbd monitor > /tmp/stub/out 2>&1
+    rc=$?
+    score=$(tail -n 1 /tmp/stub/log 2>/dev/null); score=${score:-kept}
+    result "cmp.$1.$agent=rc:$rc score:$score"
+    [ "$rc" = 0 ] || [ "$rc" = 8 ] || [ "$rc" = 7 ] || tail -n 5 /tmp/stub/out
+  done
+  result "state.$1=$(grep -o 'cs:[^ ]* ro:[^ ]* ds:[^ ]*' /proc/drbd)"
+}
+
+# ---- 0. configuration and agents from the payload
+cp "$P/r0.res" /etc/drbd.d/r0.res
+cp "$P/corosync.conf" /etc/corosync/corosync.conf
+if [ -f "$P/agents/drbd" ]; then install -m 755 "$P/agents/drbd" /usr/lib/ocf/resource.d/bulwark/drbd; fi
+result "module=$(head -n 1 /proc/drbd)"
+result "provider=$PROVIDER"
+if [ "$NODE" = nodea ]; then
+  for agent in linbit bulwark; do
+    [ -x /usr/lib/ocf/resource.d/$agent/drbd ] || continue
+    OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/$agent/drbd meta-data 2>/dev/null | block "metadata.$agent"
+    result "metadata.$agent.rc=${PIPESTATUS[0]}"
+  done
+fi
+
+# ---- 1. DRBD bootstrap
+yes yes | drbdadm create-md --force r0 > /tmp/create-md.out 2>&1 || { cat /tmp/create-md.out; die "create-md failed"; }
+drbdadm up r0 || die "drbdadm up failed"
+wait_for 60 grep -q 'cs:Connected' /proc/drbd || die "DRBD did not connect"
+# both backing disks are zero-filled sparse files: identical, so the initial sync can be skipped
+if [ "$NODE" = nodea ]; then drbdadm -- --clear-bitmap new-current-uuid r0 || die "new-current-uuid failed"; fi
+wait_for 60 grep -q 'ds:UpToDate/' /proc/drbd || die "local disk never UpToDate"
+t "bootstrap: $(grep -o 'cs:.*' /proc/drbd)"
+sleep 1
+drbdadm down r0 || die "drbdadm down failed"
+
+# ---- 2. the cluster
+corosync || die "corosync did not start"
+(pacemakerd > /var/log/pacemakerd.out 2>&1 &)
+wait_for 150 sh -c "crm_mon -1 2>/dev/null | grep -q 'Online: \[ nodea nodeb \]'" || die "cluster never formed"
+t "cluster formed"
+if [ "$NODE" = nodea ]; then
+  crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null || die "stonith-enabled"
+  sed "s/@PROVIDER@/$PROVIDER/" "$P/cib-drbd.xml" | cibadmin --create --scope resources --xml-pipe \
+    || die "cannot load the clone"
+  result "clone=created"
+fi
+
+# ---- 3. exactly one node promoted
+if [ "$NODE" = nodea ]; then
+  wait_for 120 one_promoted_any || die "no single promoted node: promoted='$(promoted)' unpromoted='$(unpromoted)'"
+  PRIM=$(promoted)
+  sleep 8   # a few monitor intervals: the promotion must hold
+  result "promoted=$(promoted)"
+  result "unpromoted=$(unpromoted)"
+  result "failures.start=$(failures)"
+  result "score.initial.nodea=$(score_of nodea)"
+  result "score.initial.nodeb=$(score_of nodeb)"
+  say primary "$PRIM"
+else
+  announced() { [ -n "$(hear nodea primary)" ]; }
+  wait_for 180 announced || die "nodea never named the promoted node"
+  PRIM=$(hear nodea primary)
+fi
+result "role.initial=$(drbd_role)"
+[ "$PRIM" = nodea ] && SEC=nodeb || SEC=nodea
+
+# ---- 4. data written on the Primary, read on the other node after a controlled switch-over
+if [ "$NODE" = "$PRIM" ]; then
+  mkfs.ext4 -q /dev/drbd0 || die "mkfs on drbd0 failed"
+  mount /dev/drbd0 /mnt || die "mount on the Primary failed"
+  echo "$TOKEN" > /mnt/proof && sync && umount /mnt || die "write on the Primary failed"
+  result "written=$TOKEN"
+  say written
+fi
+if [ "$NODE" = nodea ]; then
+  await 60 "$PRIM" written
+  echo "<rsc_location id=\"bw-switch\" rsc=\"ms_drbd_r0\" role=\"Promoted\" node=\"$SEC\" score=\"INFINITY\"/>" \
+    | cibadmin --create --scope constraints --xml-pipe || die "cannot place the switch-over constraint"
+  wait_for 120 one_promoted "$SEC" "$PRIM" || die "switch-over did not finish: promoted='$(promoted)' unpromoted='$(unpromoted)'"
+  result "switched.promoted=$(promoted)"
+  result "switched.unpromoted=$(unpromoted)"
+  say switched
+fi
+if [ "$NODE" = "$SEC" ]; then
+  await 180 nodea switched
+  wait_for 30 sh -c '[ "$(drbdadm role r0 | cut -d/ -f1)" = Primary ]' || die "not Primary after the switch-over"
+  mount /dev/drbd0 /mnt || die "mount on the new Primary failed"
+  result "read=$(cat /mnt/proof)"
+  umount /mnt || die "umount on the new Primary failed"
+  say read
+fi
+await 60 "$SEC" read
+result "role.switched=$(drbd_role)"
+
+# ---- 5. connected: both agents' view
+wait_for 30 grep -q 'ds:UpToDate/UpToDate' /proc/drbd
+compare connected
+say compared-connected
+await 60 "$PEER" compared-connected
+
+# ---- 6. the replication link cut on the Secondary (the old Primary)
+if [ "$NODE" = nodea ]; then
+  result "score.connected.$PRIM=$(score_of "$PRIM")"
+  result "score.connected.$SEC=$(score_of "$SEC")"
+fi
+if [ "$NODE" = "$PRIM" ]; then
+  ip link set repl down
+  result "link=down"
+  say cut
+fi
+await 60 "$PRIM" cut
+wait_for 60 sh -c '! grep -q "cs:Connected" /proc/drbd' || die "DRBD still connected after the link cut"
+t "disconnected: $(grep -o 'cs:.*' /proc/drbd)"
+if [ "$NODE" = nodea ]; then
+  # the cluster's own monitor (every 6 s on the Unpromoted) moves the score
+  before=$(score_of "$PRIM")
+  wait_for 60 sh -c "[ \"\$(crm_attribute --node $PRIM --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null)\" != '$before' ]"
+  sleep 7   # one more monitor interval: the score must have settled
+  result "score.disconnected.$PRIM=$(score_of "$PRIM")"
+  result "score.disconnected.$SEC=$(score_of "$SEC")"
+  result "disconnected.promoted=$(promoted)"
+fi
+compare disconnected
+say compared-disconnected
+await 60 "$PEER" compared-disconnected
+
+# ---- 7. link back, resync, score back; then the clone stopped
+if [ "$NODE" = "$PRIM" ]; then ip link set repl up; result "link=up"; fi
+wait_for 90 grep -q 'ds:UpToDate/UpToDate' /proc/drbd || die "no resync after the link came back"
+if [ "$NODE" = nodea ]; then
+  wait_for 60 sh -c "[ \"\$(crm_attribute --node $PRIM --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null)\" = \"\$(crm_attribute --node $SEC --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null)\" ]"
+  result "score.reconnected.$PRIM=$(score_of "$PRIM")"
+  result "score.reconnected.$SEC=$(score_of "$SEC")"
+  result "failures.end=$(failures)"
+  crm_resource --resource ms_drbd_r0 --meta --set-parameter target-role --parameter-value Stopped >/dev/null \
+    || die "cannot stop the clone"
+fi
+wait_for 90 sh -c '! grep -q "cs:" /proc/drbd' || die "DRBD still up after the clone was stopped"
+compare down
+result "done=1"
+say done
+if [ "$NODE" = nodea ]; then wait_for 60 heard nodeb done; fi
+dump > /dev/null
+exit 0
