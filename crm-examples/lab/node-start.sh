@@ -19,9 +19,17 @@ N=${1:?usage: node-start.sh N}
 if lab_pid "node$N" > /dev/null 2>&1; then lab_die "node$N is already running"; fi
 
 # ip netns exec execs unshare (no fork), so $! is unshare; unshare -f forks the node's init.
-ip netns exec "$(lab_node_ns "$N")" \
-    unshare -m -u -p -f --mount-proc --propagation private "$LAB_SCRIPTS/node.sh" "$N" \
-    > "$LAB_DIR/logs/node$N.launch.out" 2>&1 < /dev/null &
+# The node must not inherit descriptors of whoever started us: a BMC simulator's hook would
+# otherwise hand the node its UDP socket (and the node would keep the BMC's port bound).
+(
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd=${fd##*/}
+        case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" 2> /dev/null || true ;; esac
+    done
+    exec ip netns exec "$(lab_node_ns "$N")" \
+        unshare -m -u -p -f --mount-proc --propagation private "$LAB_SCRIPTS/node.sh" "$N" \
+        > "$LAB_DIR/logs/node$N.launch.out" 2>&1 < /dev/null
+) &
 upid=$!
 lab_record_pid "node$N.unshare" "$upid"
 init=

@@ -67,7 +67,7 @@ boot() { # boot NAME N(1|2) NETROLE(server=on|server=off)
   # ring0 carries corosync, repl carries DRBD, so the replication link can be cut alone.
   "$Q" -name "bulwark-$name" -pidfile "$W/$name.pid" \
     -L /usr/share/seabios -L "$T/qemu/usr/share/qemu" -L /usr/lib/ipxe/qemu \
-    -accel tcg,tb-size=256 -smp 1 -m "$VM_MEM" -display none -no-reboot -nodefaults \
+    -accel "${VM_ACCEL:-tcg,tb-size=256}" -smp 1 -m "$VM_MEM" -display none -no-reboot -nodefaults \
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
     -drive "file=$IMG/rootfs.img,if=virtio,format=raw,snapshot=on" \
     -drive "file=$W/drbd${name#node}.img,if=virtio,format=raw" \

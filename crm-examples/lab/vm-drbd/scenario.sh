@@ -78,8 +78,8 @@ echo "unexpected $*" >> /tmp/stub/log
 EOS
 chmod +x /tmp/stub/score-stub
 ln -sf score-stub /tmp/stub/crm_master; ln -sf score-stub /tmp/stub/crm_attribute
-compare() { # compare STATE
-  local agent rc score feature
+compare() { # compare STATE [INTERVAL_MS]: 0 makes the monitor a probe
+  local agent rc score feature interval=${2:-6000}
   feature=$(cibadmin -Q 2>/dev/null | head -1 | sed -n 's/.*crm_feature_set="\([^"]*\)".*/\1/p')
   for agent in linbit bulwark; do
     [ -x /usr/lib/ocf/resource.d/$agent/drbd ] || continue
@@ -90,7 +90,7 @@ compare() { # compare STATE
       OCF_RESKEY_CRM_meta_promoted_max=1 OCF_RESKEY_CRM_meta_master_max=1 \
       OCF_RESKEY_CRM_meta_promoted_node_max=1 OCF_RESKEY_CRM_meta_master_node_max=1 \
       OCF_RESKEY_CRM_meta_notify=true OCF_RESKEY_CRM_meta_globally_unique=false \
-      OCF_RESKEY_CRM_meta_interval=6000 OCF_RESKEY_CRM_meta_timeout=20000 \
+      OCF_RESKEY_CRM_meta_interval=$interval OCF_RESKEY_CRM_meta_timeout=20000 \
       HA_LOGFILE=/tmp/stub/ha.log HA_debug=0 \
       timeout 30 /usr/lib/ocf/resource.d/$agent/drbd monitor > /tmp/stub/out 2>&1
     rc=$?
@@ -126,23 +126,32 @@ t "bootstrap: $(grep -o 'cs:.*' /proc/drbd)"
 sleep 1
 drbdadm down r0 || die "drbdadm down failed"
 
-# ---- 2. the cluster
+# ---- 2. the cluster. Both nodes start from the same seeded CIB: no fencing (nothing to fence
+# with in the lab), a short dc-deadtime (the default 20 s wait for a DC dominates start-up of a
+# fresh two-node cluster), and the promotable clone already defined, so Pacemaker starts it as
+# soon as the nodes have joined.
+mkdir -p /var/lib/pacemaker/cib
+{
+  echo '<cib crm_feature_set="3.0.0" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0">'
+  echo '<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">'
+  echo '<nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>'
+  echo '<nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>'
+  echo '</cluster_property_set></crm_config><nodes/><resources>'
+  sed "s/@PROVIDER@/$PROVIDER/" "$P/cib-drbd.xml"
+  echo '</resources><constraints/></configuration><status/></cib>'
+} > /var/lib/pacemaker/cib/cib.xml
+chown -R hacluster:haclient /var/lib/pacemaker/cib; chmod 600 /var/lib/pacemaker/cib/cib.xml
 corosync || die "corosync did not start"
 (pacemakerd > /var/log/pacemakerd.out 2>&1 &)
 wait_for 150 sh -c "crm_mon -1 2>/dev/null | grep -q 'Online: \[ nodea nodeb \]'" || die "cluster never formed"
 t "cluster formed"
-if [ "$NODE" = nodea ]; then
-  crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null || die "stonith-enabled"
-  sed "s/@PROVIDER@/$PROVIDER/" "$P/cib-drbd.xml" | cibadmin --create --scope resources --xml-pipe \
-    || die "cannot load the clone"
-  result "clone=created"
-fi
+result "clone=$(crm_resource --resource drbd_r0 --query-xml 2>/dev/null | grep -o 'provider="[^"]*"' | head -n 1)"
 
 # ---- 3. exactly one node promoted
 if [ "$NODE" = nodea ]; then
   wait_for 120 one_promoted_any || die "no single promoted node: promoted='$(promoted)' unpromoted='$(unpromoted)'"
   PRIM=$(promoted)
-  sleep 8   # a few monitor intervals: the promotion must hold
+  sleep 6   # one Unpromoted monitor interval: the promotion must hold
   result "promoted=$(promoted)"
   result "unpromoted=$(unpromoted)"
   result "failures.start=$(failures)"
@@ -230,6 +239,7 @@ if [ "$NODE" = nodea ]; then
 fi
 wait_for 90 sh -c '! grep -q "cs:" /proc/drbd' || die "DRBD still up after the clone was stopped"
 compare down
+compare down-probe 0
 result "done=1"
 say done
 if [ "$NODE" = nodea ]; then wait_for 60 heard nodeb done; fi
