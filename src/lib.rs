@@ -14,6 +14,7 @@ pub mod man;
 pub mod net;
 pub mod ocf;
 pub mod params;
+pub mod power;
 pub mod process;
 pub mod proto;
 pub mod secret;

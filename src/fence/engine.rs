@@ -8,24 +8,9 @@
 
 use super::FenceError;
 use crate::deadline::Deadline;
+pub use crate::power::PowerState;
 use std::fmt;
 use std::time::Duration;
-
-/// A power reading. There is deliberately no "unknown": a device that cannot say is an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerState {
-    On,
-    Off,
-}
-
-impl fmt::Display for PowerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PowerState::On => "ON",
-            PowerState::Off => "OFF",
-        })
-    }
-}
 
 /// One outlet as `list` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@
 
 use super::{
     resolve_host, AuthType, ChassisCommand, CipherSuite, Interface, IpmiError, IpmiTarget,
-    Negotiated, PowerState as ChassisPower, Privilege, Session,
+    Negotiated, Privilege, Session,
 };
 use crate::deadline::Deadline;
 use crate::fence::spec::{ADDRESS, LOGIN};
@@ -282,10 +282,7 @@ pub struct BmcSwitch {
 impl PowerSwitch for BmcSwitch {
     fn power_state(&mut self, _plug: &str, deadline: Deadline) -> Result<PowerState, FenceError> {
         self.session.set_deadline(deadline);
-        Ok(match self.session.power_state().map_err(failure)? {
-            ChassisPower::On => PowerState::On,
-            ChassisPower::Off => PowerState::Off,
-        })
+        self.session.power_state().map_err(failure)
     }
 
     fn set_power(

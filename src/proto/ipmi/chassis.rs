@@ -2,24 +2,8 @@
 //! reply.
 
 use super::codec::{Malformed, Reader};
+pub use crate::power::PowerState;
 use std::fmt;
-
-/// The power reading of a chassis. There is no "unknown": a reply that cannot be read is an
-/// error, never a state, so nothing can mistake it for off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PowerState {
-    On,
-    Off,
-}
-
-impl fmt::Display for PowerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PowerState::On => "on",
-            PowerState::Off => "off",
-        })
-    }
-}
 
 /// Chassis Control actions (NetFn Chassis, command 0x02, data byte 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
