@@ -6,6 +6,7 @@
 //! exit code, the agents do.
 
 pub mod axigen;
+pub mod codec;
 pub mod deadline;
 pub mod drbd;
 pub mod fence;

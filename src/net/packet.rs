@@ -1,7 +1,8 @@
 //! Wire formats of the announcements: gratuitous ARP frames and unsolicited IPv6 Neighbour
-//! Advertisements. Encoders append to a `Vec<u8>`; decoders read through [`Reader`], which
-//! rejects truncated input instead of panicking.
+//! Advertisements. Encoders append to a `Vec<u8>`; decoders read through the shared
+//! [`crate::codec::Reader`], which rejects truncated input instead of panicking.
 
+use crate::codec::{Malformed, Reader};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -122,48 +123,10 @@ impl fmt::Display for PacketError {
 
 impl std::error::Error for PacketError {}
 
-/// A cursor over received bytes that never reads past the end.
-pub struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf }
-    }
-
-    /// The next `n` bytes, or an error naming `what` if fewer remain.
-    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PacketError> {
-        if self.buf.len() < n {
-            return Err(PacketError(what));
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    pub fn u8(&mut self, what: &'static str) -> Result<u8, PacketError> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    pub fn u16(&mut self, what: &'static str) -> Result<u16, PacketError> {
-        let b = self.take(2, what)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    pub fn u32(&mut self, what: &'static str) -> Result<u32, PacketError> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], PacketError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, what)?);
-        Ok(out)
-    }
-
-    pub fn rest(&mut self) -> &'a [u8] {
-        std::mem::take(&mut self.buf)
+/// Truncation found by the shared [`Reader`] keeps naming the field it was reading.
+impl From<Malformed> for PacketError {
+    fn from(m: Malformed) -> Self {
+        PacketError(m.what)
     }
 }
 
@@ -191,16 +154,16 @@ pub fn decode_arp_frame(frame: &[u8]) -> Result<ArpFrame, PacketError> {
     let mut r = Reader::new(frame);
     let eth_dst = r.array("ethernet destination")?;
     let eth_src = r.array("ethernet source")?;
-    if r.u16("ethertype")? != ETHERTYPE_ARP {
+    if r.u16_be("ethertype")? != ETHERTYPE_ARP {
         return Err(PacketError("not an ARP frame"));
     }
-    if r.u16("hardware type")? != 1 || r.u16("protocol type")? != 0x0800 {
+    if r.u16_be("hardware type")? != 1 || r.u16_be("protocol type")? != 0x0800 {
         return Err(PacketError("not IPv4 over Ethernet"));
     }
     if r.u8("hardware length")? != 6 || r.u8("protocol length")? != 4 {
         return Err(PacketError("unexpected address lengths"));
     }
-    let op = r.u16("operation")?;
+    let op = r.u16_be("operation")?;
     let sender_mac = r.array("sender hardware address")?;
     let sender_ip = Ipv4Addr::from(r.array::<4>("sender protocol address")?);
     let target_mac = r.array("target hardware address")?;
@@ -235,11 +198,11 @@ pub fn decode_na(message: &[u8]) -> Result<NeighbourAdvert, PacketError> {
     if r.u8("icmpv6 code")? != 0 {
         return Err(PacketError("neighbour advertisement code is not 0"));
     }
-    let checksum = r.u16("icmpv6 checksum")?;
-    let flags = r.u32("advertisement flags")?;
+    let checksum = r.u16_be("icmpv6 checksum")?;
+    let flags = r.u32_be("advertisement flags")?;
     let target = Ipv6Addr::from(r.array::<16>("target address")?);
     let mut target_mac = None;
-    while !r.rest_is_empty() {
+    while !r.at_end() {
         let kind = r.u8("option type")?;
         let units = r.u8("option length")?;
         if units == 0 {
@@ -258,12 +221,6 @@ pub fn decode_na(message: &[u8]) -> Result<NeighbourAdvert, PacketError> {
         target,
         target_mac,
     })
-}
-
-impl Reader<'_> {
-    fn rest_is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
 }
 
 /// An Ethernet frame carrying IPv6 and an ICMPv6 Neighbour Advertisement.
@@ -285,11 +242,11 @@ pub fn decode_na_frame(frame: &[u8]) -> Result<NaFrame, PacketError> {
     let mut r = Reader::new(frame);
     let eth_dst = r.array("ethernet destination")?;
     let eth_src = r.array("ethernet source")?;
-    if r.u16("ethertype")? != ETHERTYPE_IPV6 {
+    if r.u16_be("ethertype")? != ETHERTYPE_IPV6 {
         return Err(PacketError("not an IPv6 frame"));
     }
-    let _version_class_flow = r.u32("ipv6 version")?;
-    let payload_len = usize::from(r.u16("ipv6 payload length")?);
+    let _version_class_flow = r.u32_be("ipv6 version")?;
+    let payload_len = usize::from(r.u16_be("ipv6 payload length")?);
     if r.u8("ipv6 next header")? != 58 {
         return Err(PacketError("not ICMPv6"));
     }

@@ -1,7 +1,7 @@
 //! Chassis commands (IPMI v2.0 §28): typed Chassis Control actions and the Get Chassis Status
 //! reply.
 
-use super::codec::{Malformed, Reader};
+use crate::codec::{Malformed, Reader};
 pub use crate::power::PowerState;
 use std::fmt;
 

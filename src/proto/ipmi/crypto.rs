@@ -9,7 +9,7 @@
 //! Python implementation) can check every derivation step; the session code is the only other
 //! user. Keys are held in [`Key`], which wipes itself on drop.
 
-use super::codec::{malformed, Malformed};
+use crate::codec::{malformed, Malformed};
 use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use hmac::{Hmac, Mac};
 use zeroize::Zeroizing;

@@ -2,10 +2,10 @@
 //! line that names the BMC and the reason; none can contain the password or Kg (the target's
 //! secrets are never copied into an error).
 
-use super::codec::Malformed;
 use super::message::{Command, CompletionCode};
 use super::rakp::RmcpStatus;
 use super::Privilege;
+use crate::codec::Malformed;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! IPMI messages as carried over LAN (IPMI v2.0 §13.8): requester/responder addresses, NetFn,
 //! sequence number, command, data, two checksums. Completion codes with their names.
 
-use super::codec::{malformed, Malformed, Reader};
+use crate::codec::{malformed, Malformed, Reader};
 use std::fmt;
 
 /// Responder address of the BMC.

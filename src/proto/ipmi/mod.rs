@@ -42,7 +42,6 @@
 
 pub mod agent;
 mod chassis;
-mod codec;
 pub mod crypto;
 mod error;
 mod message;
@@ -50,8 +49,8 @@ mod rakp;
 mod rmcp;
 mod session;
 
+pub use crate::codec::Malformed;
 pub use chassis::{ChassisCommand, ChassisStatus, PowerState};
-pub use codec::Malformed;
 pub use crypto::CipherSuite;
 pub use error::{AuthFailure, IpmiError};
 pub use message::{Command, CompletionCode};

@@ -1,8 +1,8 @@
 //! RMCP+ session set-up payloads: Open Session Request/Response and RAKP messages 1–4
 //! (IPMI v2.0 §13.17–13.23).
 
-use super::codec::{malformed, Malformed, Reader};
 use super::crypto::CipherSuite;
+use crate::codec::{malformed, Malformed, Reader};
 use std::fmt;
 
 /// RMCP+ status codes (IPMI v2.0 table 13-15) carried by Open Session Response and RAKP 2/4.

@@ -1,7 +1,7 @@
 //! RMCP framing with the IPMI v1.5 and v2.0 (RMCP+) session wrappers (IPMI v2.0 §13.6, §13.2).
 
-use super::codec::{malformed, Malformed, Reader};
 use super::crypto::{aes_cbc_decrypt, aes_cbc_encrypt, codes_equal, IntegrityAlgorithm};
+use crate::codec::{malformed, Malformed, Reader};
 use md5::{Digest, Md5};
 
 /// RMCP version 1.0, reserved, sequence 0xFF (no RMCP ACK), class IPMI.

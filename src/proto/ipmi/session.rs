@@ -2,13 +2,13 @@
 //! commands; Close Session on every exit path.
 
 use super::chassis::{ChassisCommand, ChassisStatus, PowerState};
-use super::codec::Malformed;
 use super::crypto::{additional_key, codes_equal, CipherSuite, Key, RakpTranscript};
 use super::error::{AuthFailure, IpmiError};
 use super::message::{decode_response, encode_request, Command, CompletionCode, Response};
 use super::rakp::{self, RmcpStatus};
 use super::rmcp::{self, payload, AuthType, Packet, Security};
 use super::{Interface, IpmiTarget, Privilege, Retry};
+use crate::codec::Malformed;
 use crate::deadline::Deadline;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
