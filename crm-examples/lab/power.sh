@@ -4,10 +4,12 @@
 # Usage: power.sh off|on|status N
 #
 #   off     power loss: SIGKILL to the node's init (by recorded PID, start time checked) takes
-#           corosync, pacemaker, the agents and the node's mounts with it; then the node's DRBD
+#           corosync, pacemaker, the agents and the node's mounts with it; its links go down
+#           and lose their addresses (the network namespace itself stays); the node's DRBD
 #           runtime state (role, connection) is cleared as a powered-off kernel loses it, so the
 #           peer's DRBD sees the peer gone. Returns once the init is gone.
-#   on      boots the node again (node-start.sh N, not waiting for a DC) unless it runs; it
+#   on      brings its links back up with their base addresses and boots the node again
+#           (node-start.sh N, not waiting for a DC) unless it runs; it
 #           rejoins the cluster with the CIB it had.
 #   status  prints "on" or "off".
 #
@@ -39,6 +41,14 @@ off)
         done
         log "killed init $pid"
     fi
+    # The node's network namespace outlives its init: take its links down and forget their
+    # addresses (a service address it held must not keep answering). Loopback stays: the
+    # other node's BMC simulator lives there.
+    ns=$(lab_node_ns "$N")
+    for dev in ring0 ring1 svc mgmt; do
+        ip -n "$ns" link set "$dev" down 2> /dev/null || true
+        ip -n "$ns" addr flush dev "$dev" 2> /dev/null || true
+    done
     if [ -d "$LAB_DIR/drbd/node$N" ] && [ -x "$LAB_DIR/stage/bin/drbd-sim" ]; then
         DRBD_SIM_DIR=$LAB_DIR/drbd/node$N "$LAB_DIR/stage/bin/drbd-sim" ctl up=no net=no role=Secondary
     fi
@@ -49,6 +59,14 @@ on)
         exit 0
     fi
     log "power on"
+    # links come back with the node's configured addresses (netns-up.sh's layout)
+    ns=$(lab_node_ns "$N")
+    for dev_net in "ring0 $LAB_NET" "ring1 $LAB_NET1" "svc $LAB_SVC_NET" "mgmt $LAB_MGMT_NET"; do
+        read -r dev net <<< "$dev_net"
+        ip -n "$ns" link show "$dev" > /dev/null 2>&1 || continue
+        ip -n "$ns" addr replace "$net.$N/24" dev "$dev"
+        ip -n "$ns" link set "$dev" up
+    done
     LAB_DC_TIMEOUT=0 "$LAB_SCRIPTS/node-start.sh" "$N" >> "$LAB_DIR/logs/power.log" 2>&1 9>&- ||
         log "node-start failed"
     ;;

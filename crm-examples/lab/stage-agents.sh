@@ -58,6 +58,8 @@ if [ "${LAB_DOUBLES:-0}" = 1 ]; then
         cat > "$stage/resource.d/linbit/drbd.tmp" <<'EOF'
 #!/bin/sh
 # Lab wrapper (stage-agents.sh): LINBIT's agent, unmodified, with a /proc/drbd to find.
+# Only root may unshare; meta-data (run as hacluster) needs no /proc/drbd.
+[ "$(id -u)" = 0 ] || exec /usr/lib/ocf/resource.d/linbit/drbd.stock "$@"
 # shellcheck disable=SC2016
 exec unshare -m --propagation private sh -c '
     mount -t tmpfs -o size=1m lab-proc /proc

@@ -32,7 +32,10 @@ block() { { echo "BULWARK-BEGIN $NODE $1"; cat; echo "BULWARK-END $NODE $1"; } >
 dump() {
   echo "=== /proc/drbd"; cat /proc/drbd
   echo "=== crm_mon"; crm_mon -1 -A 2>&1 | tail -n 30
-  echo "=== pacemaker log"; grep -hiE 'drbd|error|warn' /var/log/pacemaker/pacemaker.log 2>/dev/null | tail -n 40
+  echo "=== pacemaker log: the agent's operations"
+  grep -hE 'pacemaker-(execd|controld).*drbd_r0|drbd\(drbd_r0|drbd_r0.*(output|exit)' /var/log/pacemaker/pacemaker.log 2>/dev/null \
+    | grep -v 'abort_transition_graph' | tail -n 60
+  echo "=== kernel"; dmesg | grep -i drbd | tail -n 20
 }
 die() { result "error=$*"; dump; exit 1; }
 # wait_for SECONDS COMMAND...: poll COMMAND every half second until it succeeds
