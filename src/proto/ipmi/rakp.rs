@@ -130,6 +130,37 @@ pub fn decode_open_session_response(p: &[u8]) -> Result<OpenSessionResponse, Mal
     })
 }
 
+/// What pairs a set-up reply (Open Session Response, RAKP 2, RAKP 4) with our request.
+pub trait SetupReply {
+    fn tag(&self) -> u8;
+    fn status(&self) -> RmcpStatus;
+    fn console_sid(&self) -> u32;
+
+    /// True when this reply answers the request we sent with `tag` for `console_sid`. A refusal
+    /// may be cut short before the console session ID, so the tag alone pairs it.
+    fn answers(&self, tag: u8, console_sid: u32) -> bool {
+        self.tag() == tag && (self.console_sid() == console_sid || self.status().0 != 0)
+    }
+}
+
+macro_rules! setup_reply {
+    ($($t:ty),*) => {$(
+        impl SetupReply for $t {
+            fn tag(&self) -> u8 {
+                self.tag
+            }
+            fn status(&self) -> RmcpStatus {
+                self.status
+            }
+            fn console_sid(&self) -> u32 {
+                self.console_sid
+            }
+        }
+    )*};
+}
+
+setup_reply!(OpenSessionResponse, Rakp2, Rakp4);
+
 /// RAKP Message 1.
 pub fn encode_rakp1(
     tag: u8,

@@ -5,7 +5,7 @@ use super::chassis::{ChassisCommand, ChassisStatus, PowerState};
 use super::crypto::{additional_key, codes_equal, CipherSuite, Key, RakpTranscript};
 use super::error::{AuthFailure, IpmiError};
 use super::message::{decode_response, encode_request, Command, CompletionCode, Response};
-use super::rakp::{self, RmcpStatus};
+use super::rakp::{self, RmcpStatus, SetupReply};
 use super::rmcp::{self, payload, AuthType, Packet, Security};
 use super::{Interface, IpmiTarget, Privilege, Retry};
 use crate::codec::Malformed;
@@ -675,24 +675,19 @@ fn open_session(
     let console_sid = random_sid(t.peer)?;
     let tag = random_bytes::<1>(t.peer)?[0];
     let req = rakp::encode_open_session(tag, target.privilege.code(), console_sid, suite);
-    let step = "Open Session";
-    let resp = t.exchange(
-        step,
-        deadline,
-        || rmcp::encode_v20(payload::OPEN_SESSION_REQUEST, 0, 0, &req, None, &[0; 16]),
-        |bytes| match setup_payload(bytes, payload::OPEN_SESSION_RESPONSE) {
-            Ok(Some(p)) => match rakp::decode_open_session_response(&p) {
-                Ok(r) if r.tag == tag && (r.console_sid == console_sid || r.status.0 != 0) => {
-                    Seen::Done(Ok(r))
-                }
-                Ok(_) => Seen::Ignore,
-                Err(m) => Seen::Bad(m),
-            },
-            Ok(None) => Seen::Ignore,
-            Err(m) => Seen::Bad(m),
+    let resp = setup_exchange(
+        t,
+        SetupStep {
+            name: "Open Session",
+            request_type: payload::OPEN_SESSION_REQUEST,
+            request: &req,
+            reply_type: payload::OPEN_SESSION_RESPONSE,
+            decode: rakp::decode_open_session_response,
         },
+        (tag, console_sid),
+        target.privilege,
+        deadline,
     )?;
-    refusal(t.peer, step, resp.status, target.privilege)?;
     if resp.algorithms != suite.algorithm_ids() || resp.bmc_sid == 0 {
         return Err(IpmiError::Unsupported {
             peer: t.peer,
@@ -748,6 +743,44 @@ fn setup_payload(bytes: &[u8], want: u8) -> Result<Option<Vec<u8>>, Malformed> {
     }
 }
 
+/// One unauthenticated set-up round: its name (for errors), the request and its payload type,
+/// the reply's payload type and decoder.
+struct SetupStep<'a, R> {
+    name: &'static str,
+    request_type: u8,
+    request: &'a [u8],
+    reply_type: u8,
+    decode: fn(&[u8]) -> Result<R, Malformed>,
+}
+
+/// Runs one set-up round (Open Session, RAKP 1→2, RAKP 3→4): takes the first reply that
+/// answers our `(tag, console session ID)` and turns a refusal in it into its error, so the
+/// caller only sees a reply with status 0.
+fn setup_exchange<R: SetupReply>(
+    t: &Transport,
+    step: SetupStep<'_, R>,
+    (tag, console_sid): (u8, u32),
+    privilege: Privilege,
+    deadline: Deadline,
+) -> Result<R, IpmiError> {
+    let reply = t.exchange(
+        step.name,
+        deadline,
+        || rmcp::encode_v20(step.request_type, 0, 0, step.request, None, &[0; 16]),
+        |bytes| match setup_payload(bytes, step.reply_type) {
+            Ok(Some(p)) => match (step.decode)(&p) {
+                Ok(r) if r.answers(tag, console_sid) => Seen::Done(Ok(r)),
+                Ok(_) => Seen::Ignore,
+                Err(m) => Seen::Bad(m),
+            },
+            Ok(None) => Seen::Ignore,
+            Err(m) => Seen::Bad(m),
+        },
+    )?;
+    refusal(t.peer, step.name, reply.status(), privilege)?;
+    Ok(reply)
+}
+
 fn rakp(
     t: &Transport,
     target: &IpmiTarget,
@@ -764,23 +797,19 @@ fn rakp(
     let k_uid = target.password.expose();
 
     let rakp1 = rakp::encode_rakp1(tag, bmc_sid, &console_random, role, username);
-    let r2 = t.exchange(
-        "RAKP 2",
-        deadline,
-        || rmcp::encode_v20(payload::RAKP1, 0, 0, &rakp1, None, &[0; 16]),
-        |bytes| match setup_payload(bytes, payload::RAKP2) {
-            Ok(Some(p)) => match rakp::decode_rakp2(&p) {
-                Ok(r) if r.tag == tag && (r.console_sid == console_sid || r.status.0 != 0) => {
-                    Seen::Done(Ok(r))
-                }
-                Ok(_) => Seen::Ignore,
-                Err(m) => Seen::Bad(m),
-            },
-            Ok(None) => Seen::Ignore,
-            Err(m) => Seen::Bad(m),
+    let r2 = setup_exchange(
+        t,
+        SetupStep {
+            name: "RAKP 2",
+            request_type: payload::RAKP1,
+            request: &rakp1,
+            reply_type: payload::RAKP2,
+            decode: rakp::decode_rakp2,
         },
+        (tag, console_sid),
+        target.privilege,
+        deadline,
     )?;
-    refusal(peer, "RAKP 2", r2.status, target.privilege)?;
     let transcript = RakpTranscript {
         console_sid,
         bmc_sid,
@@ -800,23 +829,19 @@ fn rakp(
     let kg = target.kg.as_ref().map_or(k_uid, |k| k.expose());
     let sik = transcript.sik(alg, kg);
     let rakp3 = rakp::encode_rakp3(tag, bmc_sid, &transcript.rakp3_hmac(alg, k_uid));
-    let r4 = t.exchange(
-        "RAKP 4",
-        deadline,
-        || rmcp::encode_v20(payload::RAKP3, 0, 0, &rakp3, None, &[0; 16]),
-        |bytes| match setup_payload(bytes, payload::RAKP4) {
-            Ok(Some(p)) => match rakp::decode_rakp4(&p) {
-                Ok(r) if r.tag == tag && (r.console_sid == console_sid || r.status.0 != 0) => {
-                    Seen::Done(Ok(r))
-                }
-                Ok(_) => Seen::Ignore,
-                Err(m) => Seen::Bad(m),
-            },
-            Ok(None) => Seen::Ignore,
-            Err(m) => Seen::Bad(m),
+    let r4 = setup_exchange(
+        t,
+        SetupStep {
+            name: "RAKP 4",
+            request_type: payload::RAKP3,
+            request: &rakp3,
+            reply_type: payload::RAKP4,
+            decode: rakp::decode_rakp4,
         },
+        (tag, console_sid),
+        target.privilege,
+        deadline,
     )?;
-    refusal(peer, "RAKP 4", r4.status, target.privilege)?;
     if !codes_equal(&transcript.rakp4_icv(alg, &sik), &r4.icv) {
         return Err(IpmiError::AuthenticationFailed {
             peer,
