@@ -144,6 +144,26 @@ fn drbd_failure(e: &DrbdError) -> OcfError {
     OcfError::generic(e.to_string())
 }
 
+/// The last word of a stop or demote whose state change DRBD kept refusing until the deadline:
+/// `cannot <verb> <resource>: <error>`, naming who holds the device open when that is why.
+fn gave_up(
+    cfg: &Config,
+    ctx: &Context,
+    verb: &str,
+    status: &DrbdStatus,
+    e: &DrbdError,
+) -> OcfError {
+    let held = if e.is_held_open() {
+        format!(
+            ", {}",
+            cfg.local.who_holds_open(Some(status), &ctx.deadline)
+        )
+    } else {
+        String::new()
+    };
+    OcfError::generic(format!("cannot {verb} {}: {e}{held}", cfg.local.name))
+}
+
 struct Drbd;
 
 impl Drbd {
@@ -505,15 +525,7 @@ impl bulwark::ocf::ResourceAgent for Drbd {
             };
             if let Err(e) = step {
                 if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
-                    let held = if e.is_held_open() {
-                        format!(
-                            ", {}",
-                            cfg.local.who_holds_open(Some(&status), &ctx.deadline)
-                        )
-                    } else {
-                        String::new()
-                    };
-                    break Err(OcfError::generic(format!("cannot stop {name}: {e}{held}")));
+                    break Err(gave_up(cfg, ctx, "stop", &status, &e));
                 }
                 sleep_within(&ctx.deadline, RETRY_PAUSE);
             }
@@ -605,17 +617,7 @@ impl bulwark::ocf::ResourceAgent for Drbd {
             }
             if let Err(e) = tools.secondary(name, &ctx.deadline) {
                 if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
-                    let held = if e.is_held_open() {
-                        format!(
-                            ", {}",
-                            cfg.local.who_holds_open(Some(&status), &ctx.deadline)
-                        )
-                    } else {
-                        String::new()
-                    };
-                    return Err(OcfError::generic(format!(
-                        "cannot demote {name}: {e}{held}"
-                    )));
+                    return Err(gave_up(cfg, ctx, "demote", &status, &e));
                 }
                 sleep_within(&ctx.deadline, RETRY_PAUSE);
             }
