@@ -77,8 +77,10 @@ impl fmt::Display for UnknownState {
     }
 }
 
+/// One of DRBD's enumerations. Each variant is named exactly as DRBD's tools print it, so the
+/// text is the variant's own name and each table lists names once.
 macro_rules! drbd_enum {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
@@ -89,7 +91,7 @@ macro_rules! drbd_enum {
 
             /// The name DRBD's tools print.
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
+                match self { $($name::$variant => stringify!($variant)),+ }
             }
         }
 
@@ -97,7 +99,7 @@ macro_rules! drbd_enum {
             type Err = UnknownState;
             fn from_str(s: &str) -> Result<Self, UnknownState> {
                 match s {
-                    $($text => Ok($name::$variant),)+
+                    $(stringify!($variant) => Ok($name::$variant),)+
                     _ => Err(UnknownState { kind: $kind, name: s.to_string() }),
                 }
             }
@@ -114,63 +116,63 @@ macro_rules! drbd_enum {
 drbd_enum!(
     /// The role of a resource (DRBD 9) or device (8.4), local or of a peer.
     Role, "role", {
-        Unknown = "Unknown",
-        Primary = "Primary",
-        Secondary = "Secondary",
+        Unknown,
+        Primary,
+        Secondary,
     }
 );
 
 drbd_enum!(
     /// A disk state (`drbd_disk_str` in LINBIT/drbd-headers `drbd_strings.c`).
     DiskState, "disk state", {
-        Diskless = "Diskless",
-        Attaching = "Attaching",
-        Detaching = "Detaching",
-        Failed = "Failed",
-        Negotiating = "Negotiating",
-        Inconsistent = "Inconsistent",
-        Outdated = "Outdated",
+        Diskless,
+        Attaching,
+        Detaching,
+        Failed,
+        Negotiating,
+        Inconsistent,
+        Outdated,
         /// The peer's disk state is not known (only meaningful for peers).
-        DUnknown = "DUnknown",
-        Consistent = "Consistent",
-        UpToDate = "UpToDate",
+        DUnknown,
+        Consistent,
+        UpToDate,
     }
 );
 
 drbd_enum!(
     /// The state of a connection to one peer (DRBD 9 names).
     ConnectionState, "connection state", {
-        StandAlone = "StandAlone",
-        Disconnecting = "Disconnecting",
-        Unconnected = "Unconnected",
-        Timeout = "Timeout",
-        BrokenPipe = "BrokenPipe",
-        NetworkFailure = "NetworkFailure",
-        ProtocolError = "ProtocolError",
-        TearDown = "TearDown",
-        Connecting = "Connecting",
-        Connected = "Connected",
+        StandAlone,
+        Disconnecting,
+        Unconnected,
+        Timeout,
+        BrokenPipe,
+        NetworkFailure,
+        ProtocolError,
+        TearDown,
+        Connecting,
+        Connected,
     }
 );
 
 drbd_enum!(
     /// The replication state of one volume towards one peer (DRBD 9 names).
     ReplicationState, "replication state", {
-        Off = "Off",
-        Established = "Established",
-        StartingSyncS = "StartingSyncS",
-        StartingSyncT = "StartingSyncT",
-        WFBitMapS = "WFBitMapS",
-        WFBitMapT = "WFBitMapT",
-        WFSyncUUID = "WFSyncUUID",
-        SyncSource = "SyncSource",
-        SyncTarget = "SyncTarget",
-        VerifyS = "VerifyS",
-        VerifyT = "VerifyT",
-        PausedSyncS = "PausedSyncS",
-        PausedSyncT = "PausedSyncT",
-        Ahead = "Ahead",
-        Behind = "Behind",
+        Off,
+        Established,
+        StartingSyncS,
+        StartingSyncT,
+        WFBitMapS,
+        WFBitMapT,
+        WFSyncUUID,
+        SyncSource,
+        SyncTarget,
+        VerifyS,
+        VerifyT,
+        PausedSyncS,
+        PausedSyncT,
+        Ahead,
+        Behind,
     }
 );
 
@@ -390,6 +392,14 @@ mod tests {
         for r in ReplicationState::ALL {
             assert_eq!(r.as_str().parse::<ReplicationState>(), Ok(*r));
         }
+        for c in ConnectionState::ALL {
+            assert_eq!(c.as_str().parse::<ConnectionState>(), Ok(*c));
+        }
+        // The text is the variant's name, spelled as drbdsetup prints it.
+        assert_eq!(DiskState::DUnknown.as_str(), "DUnknown");
+        assert_eq!(ReplicationState::WFBitMapS.as_str(), "WFBitMapS");
+        assert_eq!(ConnectionState::StandAlone.to_string(), "StandAlone");
+        assert_eq!("Primary".parse::<Role>(), Ok(Role::Primary));
         let err = "UpToDat".parse::<DiskState>().unwrap_err();
         assert_eq!(err.to_string(), "unknown disk state \"UpToDat\"");
         assert!("?".parse::<Role>().is_err());
