@@ -8,8 +8,9 @@
 #           and lose their addresses (the network namespace itself stays); the node's DRBD
 #           runtime state (role, connection) is cleared as a powered-off kernel loses it, so the
 #           peer's DRBD sees the peer gone. Returns once the init is gone.
-#   on      brings its links back up with their base addresses and boots the node again
-#           (node-start.sh N, not waiting for a DC) unless it runs; it
+#   on      after LAB_BOOT_DELAY seconds (default 15, see below) brings its links back up with
+#           their base addresses and boots the node again (node-start.sh N, not waiting for a
+#           DC) unless it runs; it
 #           rejoins the cluster with the CIB it had.
 #   status  prints "on" or "off".
 #
@@ -19,13 +20,31 @@
 . "$(dirname "$0")/lab-common.sh"
 action=${1:-}
 N=${2:-}
-case $action/$N in off/[12]|on/[12]|status/[12]) ;; *) lab_die "usage: power.sh off|on|status N" ;; esac
+case $action/$N in off/[12]|on/[12]|boot/[12]|status/[12]) ;; *) lab_die "usage: power.sh off|on|status N" ;; esac
 log() { echo "$(date +%T.%N) node$N $*" >> "$LAB_DIR/logs/power.log"; }
+
+# A server takes a while to boot; the lab's nodes would be back in two seconds and rejoin before
+# the survivor has taken over, which no real cluster sees. "on" therefore boots the node after
+# LAB_BOOT_DELAY seconds (default 15; 0 = at once), in the background (the BMC simulator waits
+# for its hook), recorded as bootN so lab-down.sh stops a pending boot.
+if [ "$action" = on ] && [ "${LAB_BOOT_DELAY:-15}" != 0 ]; then
+    lab_signal "boot$N" KILL
+    log "power on: booting in ${LAB_BOOT_DELAY:-15} s"
+    setsid "$0" boot "$N" < /dev/null > /dev/null 2>&1 9>&- &
+    lab_record_pid "boot$N" $!
+    exit 0
+fi
+if [ "$action" = boot ]; then
+    sleep "${LAB_BOOT_DELAY:-15}"
+    action=on
+fi
 # One switch per node: an off and an on that come in together (a PDU's reboot runs both hooks
 # detached) are applied one after the other, never interleaved.
 # The node started below must not inherit the lock (fd 9), or it would hold it for its life.
 exec 9> "$LAB_DIR/power-node$N.lock"
 flock -w 60 9 || lab_die "power.sh: node$N's switch is busy"
+# power off cancels a pending boot
+[ "$action" != off ] || lab_signal "boot$N" KILL
 
 case $action in
 status)
