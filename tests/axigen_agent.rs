@@ -14,32 +14,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{overlay_exec, wait_for, workspace_bin, Cluster, LabDir, Stage};
+use support::{
+    argv_holding, exit_reason, free_tcp_port, output_text, overlay_exec, wait_for, workspace_bin,
+    Cluster, LabDir, Stage,
+};
 
 const PASSWORD: &str = "Ax-cli-pw-7c1e9f";
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn exit_reason(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ocf-exit-reason:").map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
 
 /// One stand-in installation: `bin/axigen`, `data/` (with the stand-in's admin password and
 /// control file), the agent's password file `cli.pw` (0600) and its parameters.
@@ -72,11 +52,11 @@ impl Install {
         std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
         std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
         let ports = [
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
+            free_tcp_port(),
+            free_tcp_port(),
+            free_tcp_port(),
+            free_tcp_port(),
+            free_tcp_port(),
         ];
         Install {
             dir,
@@ -196,21 +176,6 @@ fn code(out: &Output) -> Option<i32> {
     out.status.code()
 }
 
-/// The password must be in no process's argv: checked while the server runs.
-fn assert_password_in_no_cmdline() {
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
-            assert!(
-                !cmdline
-                    .windows(PASSWORD.len())
-                    .any(|w| w == PASSWORD.as_bytes()),
-                "password in {}/cmdline",
-                e.path().display()
-            );
-        }
-    }
-}
-
 fn assert_no_password_in(what: &str, text: &str) {
     assert!(!text.contains(PASSWORD), "password in {what}");
 }
@@ -225,7 +190,7 @@ fn ocf_tester_passes() {
     }
     cmd.arg(workspace_bin("axigen"));
     let out = support::run(&mut cmd);
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "ocf-tester failed:\n{t}");
     assert!(t.contains("passed all tests"), "{t}");
     assert!(ax.processes().is_empty(), "ocf-tester ends with a stop");
@@ -235,10 +200,10 @@ fn ocf_tester_passes() {
 fn lifecycle_at_every_depth_with_misbehaviour() {
     let ax = Install::new();
     let probe = ax.agent("monitor", &ax.params(), 0, 0);
-    assert_eq!(code(&probe), Some(7), "{}", text(&probe));
+    assert_eq!(code(&probe), Some(7), "{}", output_text(&probe));
 
     let start = ax.op("start", 0);
-    assert_eq!(code(&start), Some(0), "{}", text(&start));
+    assert_eq!(code(&start), Some(0), "{}", output_text(&start));
     let now = ax.processes();
     let sup = now.supervisor.expect("a supervisor after start");
     // Detached: a session of its own, not ours, and not our child.
@@ -248,17 +213,26 @@ fn lifecycle_at_every_depth_with_misbehaviour() {
     assert!(now.supervisor_has_workers());
     for level in [0, 10, 20] {
         let m = ax.op("monitor", level);
-        assert_eq!(code(&m), Some(0), "depth {level}: {}", text(&m));
+        assert_eq!(code(&m), Some(0), "depth {level}: {}", output_text(&m));
     }
     assert_eq!(code(&ax.op("start", 10)), Some(0), "start when started");
-    assert_password_in_no_cmdline();
+    let holders = argv_holding(PASSWORD);
+    assert!(holders.is_empty(), "password in argv: {holders:?}");
 
     // A hung non-critical listener: degraded, naming it; critical: failed.
     ax.control("hang imap\n");
     let m = ax.op("monitor", 10);
-    assert_eq!(code(&m), Some(190), "{}", text(&m));
-    assert!(exit_reason(&m).contains("imap listener"), "{}", text(&m));
-    assert!(exit_reason(&m).contains("no greeting"), "{}", text(&m));
+    assert_eq!(code(&m), Some(190), "{}", output_text(&m));
+    assert!(
+        exit_reason(&m).contains("imap listener"),
+        "{}",
+        output_text(&m)
+    );
+    assert!(
+        exit_reason(&m).contains("no greeting"),
+        "{}",
+        output_text(&m)
+    );
     assert_eq!(code(&ax.op("monitor", 0)), Some(0), "depth 0 does not look");
     let crit = ax.agent(
         "monitor",
@@ -266,19 +240,27 @@ fn lifecycle_at_every_depth_with_misbehaviour() {
         10,
         10_000,
     );
-    assert_eq!(code(&crit), Some(1), "{}", text(&crit));
+    assert_eq!(code(&crit), Some(1), "{}", output_text(&crit));
     ax.control("hang smtp\n");
     let m = ax.op("monitor", 10);
-    assert_eq!(code(&m), Some(1), "{}", text(&m));
-    assert!(exit_reason(&m).contains("smtp listener"), "{}", text(&m));
+    assert_eq!(code(&m), Some(1), "{}", output_text(&m));
+    assert!(
+        exit_reason(&m).contains("smtp listener"),
+        "{}",
+        output_text(&m)
+    );
 
     // Refused CLI login: depth 10 still passes, depth 20 fails.
     ax.control("refuse-login\n");
     assert_eq!(code(&ax.op("monitor", 10)), Some(0));
     let m = ax.op("monitor", 20);
-    assert_eq!(code(&m), Some(1), "{}", text(&m));
-    assert!(exit_reason(&m).contains("login refused"), "{}", text(&m));
-    assert_no_password_in("exit reason", &text(&m));
+    assert_eq!(code(&m), Some(1), "{}", output_text(&m));
+    assert!(
+        exit_reason(&m).contains("login refused"),
+        "{}",
+        output_text(&m)
+    );
+    assert_no_password_in("exit reason", &output_text(&m));
     // A wrong password in the file: same, and never echoed.
     ax.control("");
     let wrong = ax.dir.join("wrong.pw");
@@ -289,8 +271,8 @@ fn lifecycle_at_every_depth_with_misbehaviour() {
         20,
         10_000,
     );
-    assert_eq!(code(&m), Some(1), "{}", text(&m));
-    assert!(!text(&m).contains("not-the-password"));
+    assert_eq!(code(&m), Some(1), "{}", output_text(&m));
+    assert!(!output_text(&m).contains("not-the-password"));
     // Depth 20 with an unreadable password file: a configuration error.
     let m = ax.agent(
         "monitor",
@@ -298,11 +280,11 @@ fn lifecycle_at_every_depth_with_misbehaviour() {
         20,
         10_000,
     );
-    assert_eq!(code(&m), Some(6), "{}", text(&m));
+    assert_eq!(code(&m), Some(6), "{}", output_text(&m));
     assert!(exit_reason(&m).contains("/nonexistent/cli.pw"));
 
     let stop = ax.op("stop", 0);
-    assert_eq!(code(&stop), Some(0), "{}", text(&stop));
+    assert_eq!(code(&stop), Some(0), "{}", output_text(&stop));
     assert!(ax.processes().is_empty());
     assert_eq!(code(&ax.op("monitor", 0)), Some(7));
     assert_eq!(code(&ax.op("monitor", 10)), Some(7));
@@ -324,7 +306,7 @@ fn crash_is_not_running() {
         "the stand-in did not crash"
     );
     let m = ax.op("monitor", 0);
-    assert_eq!(code(&m), Some(7), "{}", text(&m));
+    assert_eq!(code(&m), Some(7), "{}", output_text(&m));
     assert_eq!(code(&ax.agent("monitor", &ax.params(), 10, 0)), Some(7));
     assert_eq!(code(&ax.op("stop", 0)), Some(0));
 }
@@ -340,7 +322,7 @@ fn sigterm_ignoring_server_is_killed_within_the_stop_deadline() {
     // A 1 s graceful phase; the agent's own deadline (timeout less margin) bounds the rest: an
     // exit code at all proves it finished before Pacemaker would have killed it.
     let stop = ax.agent("stop", &ax.with(&[("stop_timeout", "1")]), 0, 0);
-    assert_eq!(code(&stop), Some(0), "{}", text(&stop));
+    assert_eq!(code(&stop), Some(0), "{}", output_text(&stop));
     assert!(ax.processes().is_empty(), "{:?}", ax.processes());
     assert!(
         TcpListener::bind(("127.0.0.1", smtp)).is_ok(),
@@ -364,7 +346,7 @@ fn orphan_child_does_not_survive_stop() {
     );
     let orphan = ax.processes().strays[0];
     let stop = ax.op("stop", 0);
-    assert_eq!(code(&stop), Some(0), "{}", text(&stop));
+    assert_eq!(code(&stop), Some(0), "{}", output_text(&stop));
     assert!(ax.processes().is_empty(), "{:?}", ax.processes());
     // Gone: dead (a zombie until init reaps it) or its pid reused by a younger process.
     let alive = std::fs::read_to_string(format!("/proc/{}/stat", orphan.pid))
@@ -381,7 +363,7 @@ fn stop_with_an_unusable_configuration_still_stops_axigen() {
     let bad = ax.with(&[("listeners", "smtp,nntp")]);
     assert_eq!(code(&ax.agent("validate-all", &bad, 0, 0)), Some(6));
     let stop = ax.agent("stop", &bad, 0, 0);
-    assert_eq!(code(&stop), Some(0), "{}", text(&stop));
+    assert_eq!(code(&stop), Some(0), "{}", output_text(&stop));
     assert!(ax.processes().is_empty());
 }
 
@@ -409,7 +391,7 @@ fn bad_input_is_refused_with_one_reason() {
                 code(&out),
                 Some(6),
                 "{action} {name}={value}: {}",
-                text(&out)
+                output_text(&out)
             );
             let reason = exit_reason(&out);
             assert!(
@@ -423,7 +405,7 @@ fn bad_input_is_refused_with_one_reason() {
             code(&probe),
             Some(7),
             "probe {name}={value}: {}",
-            text(&probe)
+            output_text(&probe)
         );
     }
     assert!(ax.processes().is_empty(), "bad input started something");
@@ -432,10 +414,10 @@ fn bad_input_is_refused_with_one_reason() {
     let missing = ax.with(&[("cli_password_file", "/nonexistent/pw")]);
     assert_eq!(code(&ax.agent("validate-all", &missing, 0, 0)), Some(0));
     let v10 = ax.agent("validate-all", &missing, 10, 0);
-    assert_eq!(code(&v10), Some(6), "{}", text(&v10));
+    assert_eq!(code(&v10), Some(6), "{}", output_text(&v10));
     assert!(exit_reason(&v10).contains("/nonexistent/pw"));
     let start = ax.agent("start", &missing, 0, 0);
-    assert_eq!(code(&start), Some(6), "{}", text(&start));
+    assert_eq!(code(&start), Some(6), "{}", output_text(&start));
     assert!(ax.processes().is_empty());
     let relative = ax.with(&[("cli_password_file", "cli.pw")]);
     assert_eq!(code(&ax.agent("validate-all", &relative, 0, 0)), Some(6));
@@ -458,23 +440,23 @@ fn start_refuses_a_data_directory_that_is_missing_or_not_mounted() {
     let ax = Install::new();
     let missing = ax.with(&[("datadir", "/nonexistent/axigen-data")]);
     let out = ax.agent("start", &missing, 0, 0);
-    assert_eq!(code(&out), Some(5), "{}", text(&out));
+    assert_eq!(code(&out), Some(5), "{}", output_text(&out));
     assert!(
         exit_reason(&out).contains("does not exist"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     let mounted = ax.with(&[("require_mount", "true")]);
     let out = ax.agent("start", &mounted, 0, 0);
-    assert_eq!(code(&out), Some(5), "{}", text(&out));
+    assert_eq!(code(&out), Some(5), "{}", output_text(&out));
     assert!(
         exit_reason(&out).contains("not a mount point"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     let v = ax.agent("validate-all", &mounted, 10, 0);
-    assert_eq!(code(&v), Some(5), "{}", text(&v));
+    assert_eq!(code(&v), Some(5), "{}", output_text(&v));
     assert_eq!(code(&ax.agent("validate-all", &mounted, 0, 0)), Some(0));
     assert!(ax.processes().is_empty(), "started onto the wrong disk");
 
@@ -491,10 +473,10 @@ fn start_refuses_a_data_directory_that_is_missing_or_not_mounted() {
     std::fs::create_dir_all(ax.data.join("run")).unwrap();
     std::fs::write(ax.data.join("run/cli.pw"), format!("{PASSWORD}\n")).unwrap();
     let out = ax.agent("start", &mounted, 10, 0);
-    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(code(&out), Some(0), "{}", output_text(&out));
     assert_eq!(code(&ax.agent("monitor", &mounted, 20, 10_000)), Some(0));
     let out = ax.agent("stop", &mounted, 0, 0);
-    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(code(&out), Some(0), "{}", output_text(&out));
 }
 
 #[test]
@@ -502,9 +484,9 @@ fn probe_without_axigen_installed_is_not_running() {
     let ax = Install::new();
     let absent = ax.with(&[("binary", "/nonexistent/opt/axigen/bin/axigen")]);
     let out = ax.agent("monitor", &absent, 0, 0);
-    assert_eq!(code(&out), Some(7), "{}", text(&out));
+    assert_eq!(code(&out), Some(7), "{}", output_text(&out));
     let out = ax.agent("start", &absent, 0, 0);
-    assert_eq!(code(&out), Some(5), "{}", text(&out));
+    assert_eq!(code(&out), Some(5), "{}", output_text(&out));
     assert!(exit_reason(&out).contains("/nonexistent/opt/axigen/bin/axigen"));
 }
 
@@ -519,7 +501,7 @@ fn run_user_is_dropped_to_and_recognised() {
     }
     let params = ax.with(&[("user", "nobody"), ("logfile", "")]);
     let out = ax.agent("start", &params, 0, 0);
-    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(code(&out), Some(0), "{}", output_text(&out));
     let sup = ax.processes().supervisor.expect("supervisor");
     let owner = std::fs::metadata(format!("/proc/{}", sup.pid)).map(|m| {
         use std::os::unix::fs::MetadataExt;
@@ -566,23 +548,27 @@ fn crm_resource_force_start_check_stop() {
         overlay_exec(&stage, &args)
     };
     let out = crm("--force-check");
-    assert_eq!(code(&out), Some(7), "{}", text(&out));
+    assert_eq!(code(&out), Some(7), "{}", output_text(&out));
     let out = crm("--force-start");
-    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(code(&out), Some(0), "{}", output_text(&out));
     for level in ["--force-check", "--force-check=10", "--force-check=20"] {
         let out = crm(level);
-        assert_eq!(code(&out), Some(0), "{level}: {}", text(&out));
+        assert_eq!(code(&out), Some(0), "{level}: {}", output_text(&out));
     }
     ax.control("hang pop3\n");
     let out = crm("--force-check=10");
-    assert_eq!(code(&out), Some(190), "{}", text(&out));
-    assert!(text(&out).contains("pop3 listener"), "{}", text(&out));
+    assert_eq!(code(&out), Some(190), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("pop3 listener"),
+        "{}",
+        output_text(&out)
+    );
     ax.control("refuse-login\n");
     let out = crm("--force-check=20");
-    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    assert_eq!(code(&out), Some(1), "{}", output_text(&out));
     ax.control("");
     let out = crm("--force-stop");
-    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(code(&out), Some(0), "{}", output_text(&out));
     assert!(ax.processes().is_empty());
 }
 
@@ -602,17 +588,7 @@ fn pcs_resource_create_under_pacemaker() {
     }
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
     cluster.exec_ok(&cmd);
-    // XML shows the resource active while its start is still pending: wait for the text.
-    let started = cluster.wait_for(Duration::from_secs(90), || {
-        let mon = cluster.exec_ok(&["crm_mon", "-1"]);
-        mon.lines()
-            .any(|l| l.contains("mail") && l.contains("Started node1"))
-    });
-    assert!(
-        started,
-        "mail not started: {}",
-        cluster.exec_ok(&["crm_mon", "-1"])
-    );
+    cluster.assert_started("mail", "node1", Duration::from_secs(90));
     assert_eq!(cluster.resource_nodes("mail"), ["node1"]);
     // pcs copied both advertised monitors (depth 0 and depth 10).
     let cib = cluster.exec_ok(&["cibadmin", "--query", "--scope", "resources"]);

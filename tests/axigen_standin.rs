@@ -11,6 +11,8 @@
 //! by its working directory, and the guard kills exactly its processes (by pid, found by that
 //! identity) and removes the directory in `Drop`, even when the test fails.
 
+mod support;
+
 use bulwark::axigen::cli::{self, CliError, CliSession};
 use bulwark::axigen::probe::{self, Listener, ListenerKind, ListenersVerdict, ProbeOutcome};
 use bulwark::axigen::procs::{self, Identity, RunAs, StartSpec, StopOptions, StopPhase};
@@ -21,32 +23,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use support::{free_tcp_port, unique_name, workspace_bin};
 
 const PASSWORD: &str = "s3cr3t-Ax1gen-pw";
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn standin_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let bin = target.join("debug/axigen-standin");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p bulwark-test-doubles --bin axigen-standin` first",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((LOOPBACK, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
 
 /// One running stand-in. Dropping it SIGKILLs every process of its identity and removes its
 /// data directory.
@@ -64,9 +45,8 @@ impl StandIn {
     }
 
     fn start_as(control: &str, user: Option<&str>) -> StandIn {
-        let bin = standin_binary();
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("bulwark-axigen-{}-{n}", std::process::id()));
+        let bin = workspace_bin("axigen-standin");
+        let dir = std::env::temp_dir().join(unique_name("bulwark-axigen-"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("run")).unwrap();
         std::fs::write(dir.join("run/cli.pw"), format!("{PASSWORD}\n")).unwrap();
@@ -91,11 +71,11 @@ impl StandIn {
                 .map(|&kind| Listener {
                     kind,
                     addr: LOOPBACK,
-                    port: free_port(),
+                    port: free_tcp_port(),
                     tls: false,
                 })
                 .collect();
-            let cli = SocketAddr::new(LOOPBACK, free_port());
+            let cli = SocketAddr::new(LOOPBACK, free_tcp_port());
             let mut spec = StartSpec::new(&bin);
             spec.args = vec![
                 "--datadir".into(),
@@ -588,8 +568,7 @@ fn data_dir_mount_check_on_a_real_mount() {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("bulwark-axigen-mnt-{}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(unique_name("bulwark-axigen-mnt-"));
     std::fs::create_dir_all(&dir).unwrap();
     assert!(matches!(
         datadir::check_data_dir(&dir, true),

@@ -8,20 +8,20 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{run_within, workspace_bin, LabDir};
+use support::{exit_reason, output_text, run_within, workspace_bin, LabDir, SimNode};
 
 /// One simulated node with tools on a private PATH and a recording `crm_attribute`.
 struct Sim {
     dir: LabDir,
+    node: SimNode,
 }
 
 impl Sim {
     fn new() -> Sim {
         let dir = LabDir::new("drbd-agent");
-        let s = Sim { dir };
-        for d in ["bin", "node"] {
-            std::fs::create_dir_all(s.root().join(d)).unwrap();
-        }
+        let node = SimNode::new(dir.path().join("node"));
+        let s = Sim { dir, node };
+        std::fs::create_dir_all(s.root().join("bin")).unwrap();
         let sim = workspace_bin("drbd-sim");
         for name in ["drbdadm", "drbdsetup"] {
             std::os::unix::fs::symlink(&sim, s.root().join("bin").join(name)).unwrap();
@@ -33,7 +33,7 @@ impl Sim {
             "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/attr.log\"\ncase \"$*\" in\n*-G*) [ -f \"$d/score\" ] || exit 105; cat \"$d/score\";;\n*-D*) rm -f \"$d/score\";;\n*-v*) echo \"$5\" > \"$d/score\";;\nesac\nexit 0\n",
         );
         std::fs::write(s.root().join("drbd.conf"), "resource r0 {}\n").unwrap();
-        s.ctl(&["up=no"]);
+        s.node.ctl(&["up=no"]);
         s
     }
 
@@ -47,41 +47,6 @@ impl Sim {
         std::fs::write(&p, body).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         p
-    }
-
-    fn ctl(&self, args: &[&str]) {
-        let out = run_within(
-            Command::new(workspace_bin("drbd-sim"))
-                .arg("ctl")
-                .args(args)
-                .env("DRBD_SIM_DIR", self.root().join("node")),
-            Duration::from_secs(30),
-        );
-        support::expect_success("drbd-sim ctl", &out);
-    }
-
-    fn flag(&self, name: &str, on: bool) {
-        let p = self.root().join("node").join(name);
-        if on {
-            std::fs::write(p, b"").unwrap();
-        } else {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-
-    fn state(&self, key: &str) -> String {
-        std::fs::read_to_string(self.root().join("node/state"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    fn role(&self) -> String {
-        match self.state("role") {
-            r if r.is_empty() => "Secondary".into(),
-            r => r,
-        }
     }
 
     fn score(&self) -> Option<String> {
@@ -147,23 +112,6 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-fn reason(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
-        .unwrap_or("")
-        .to_string()
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn ocf_tester_passes_with_the_simulator() {
     let sim = Sim::new();
@@ -189,14 +137,14 @@ fn ocf_tester_passes_with_the_simulator() {
         .env_remove("DRBD_SIM_PEER_DIR")
         .env_remove("DRBD_SIM_VERSION");
     let out = run_within(&mut cmd, Duration::from_secs(300));
-    let t = all(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "ocf-tester failed:\n{t}");
     assert!(t.contains("passed all tests"), "{t}");
     // ocf-tester promoted and demoted it: the simulator saw both, and it ends stopped.
     let log = std::fs::read_to_string(sim.root().join("attr.log")).unwrap_or_default();
     assert!(log.contains("-v 10000"), "{log}");
-    assert_eq!(sim.state("up"), "no");
-    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.node.key("up"), "no");
+    assert_eq!(sim.node.role(), "Secondary");
     assert_eq!(sim.score(), None, "stop removes the score");
 }
 
@@ -206,57 +154,70 @@ fn lifecycle_scores_and_roles() {
     let probe = [("interval", "")];
     // Stopped: a probe says 7 and leaves the score alone.
     let o = sim.run("monitor", &[], &probe);
-    assert_eq!(code(&o), 7, "{}", all(&o));
+    assert_eq!(code(&o), 7, "{}", output_text(&o));
     // Start brings it up and connects: both UpToDate → 10000.
     let o = sim.ok("start");
-    assert_eq!(code(&o), 0, "{}", all(&o));
-    assert_eq!(sim.state("up"), "yes");
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.key("up"), "yes");
     assert_eq!(sim.score().as_deref(), Some("10000"));
     assert_eq!(code(&sim.ok("monitor")), 0);
     // Peer lost: UpToDate, peer unknown → 1000.
-    sim.flag("peer-disconnect", true);
+    sim.node.flag("peer-disconnect", true);
     assert_eq!(code(&sim.ok("monitor")), 0);
     assert_eq!(sim.score().as_deref(), Some("1000"));
     // Local data Outdated, peer lost → no score; promote refuses (exit 17 from DRBD).
-    sim.ctl(&["md_disk=Outdated"]);
+    sim.node.ctl(&["md_disk=Outdated"]);
     assert_eq!(code(&sim.ok("monitor")), 0);
     assert_eq!(sim.score(), None);
     // A short timeout bounds the anti-loop throttle.
     let o = sim.run("promote", &[], &[("timeout", "3000")]);
-    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
     assert!(
-        reason(&o).contains("Refusing to be promoted to Primary without access to UpToDate data"),
+        exit_reason(&o)
+            .contains("Refusing to be promoted to Primary without access to UpToDate data"),
         "{}",
-        reason(&o)
+        exit_reason(&o)
     );
-    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.node.role(), "Secondary");
     // Only the peer UpToDate (connected, resync running): 10.
-    sim.flag("peer-disconnect", false);
-    sim.ctl(&["resync_finish_at=4000000000"]);
+    sim.node.flag("peer-disconnect", false);
+    sim.node.ctl(&["resync_finish_at=4000000000"]);
     assert_eq!(code(&sim.ok("monitor")), 0);
     assert_eq!(sim.score().as_deref(), Some("10"));
-    sim.ctl(&["md_disk=UpToDate", "resync_finish_at="]);
+    sim.node.ctl(&["md_disk=UpToDate", "resync_finish_at="]);
     // Promote, monitor 8, demote, 0.
     let o = sim.ok("promote");
-    assert_eq!(code(&o), 0, "{}", all(&o));
-    assert_eq!(sim.role(), "Primary");
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.role(), "Primary");
     assert_eq!(code(&sim.ok("monitor")), 8);
     assert_eq!(sim.score().as_deref(), Some("10000"));
     // Held open: demote fails within its deadline and says what DRBD said.
-    sim.flag("held-open", true);
+    sim.node.flag("held-open", true);
     let o = sim.run("demote", &[], &[("timeout", "4000")]);
-    assert_eq!(code(&o), 1, "{}", all(&o));
-    assert!(reason(&o).contains("cannot demote r0"), "{}", reason(&o));
-    assert!(reason(&o).contains("held open"), "{}", reason(&o));
-    assert!(reason(&o).contains("/dev/drbd0"), "{}", reason(&o));
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("cannot demote r0"),
+        "{}",
+        exit_reason(&o)
+    );
+    assert!(exit_reason(&o).contains("held open"), "{}", exit_reason(&o));
+    assert!(
+        exit_reason(&o).contains("/dev/drbd0"),
+        "{}",
+        exit_reason(&o)
+    );
     let o = sim.run("stop", &[], &[("timeout", "4000")]);
-    assert_eq!(code(&o), 1, "{}", all(&o));
-    assert!(reason(&o).contains("cannot stop r0"), "{}", reason(&o));
-    sim.flag("held-open", false);
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("cannot stop r0"),
+        "{}",
+        exit_reason(&o)
+    );
+    sim.node.flag("held-open", false);
     assert_eq!(code(&sim.ok("demote")), 0);
-    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.node.role(), "Secondary");
     // Notify never fails, even when DRBD hangs; stop removes the score.
-    sim.flag("hang", true);
+    sim.node.flag("hang", true);
     let o = sim.run(
         "notify",
         &[],
@@ -266,8 +227,8 @@ fn lifecycle_scores_and_roles() {
             ("notify_operation", "start"),
         ],
     );
-    assert_eq!(code(&o), 0, "{}", all(&o));
-    sim.flag("hang", false);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    sim.node.flag("hang", false);
     assert_eq!(code(&sim.ok("stop")), 0);
     assert_eq!(sim.score(), None);
     assert_eq!(code(&sim.ok("monitor")), 7);
@@ -277,8 +238,8 @@ fn lifecycle_scores_and_roles() {
 fn stop_outdates_a_secondary_that_lost_its_primary_peer() {
     let sim = Sim::new();
     assert_eq!(code(&sim.ok("start")), 0);
-    sim.ctl(&["peer_role=Primary"]);
-    sim.flag("peer-disconnect", true);
+    sim.node.ctl(&["peer_role=Primary"]);
+    sim.node.flag("peer-disconnect", true);
     let notify = |enabled: &str, stop_uname: &str| {
         sim.run(
             "notify",
@@ -293,12 +254,12 @@ fn stop_outdates_a_secondary_that_lost_its_primary_peer() {
     };
     // Off by default; and a Primary being stopped does not count.
     assert_eq!(code(&notify("false", " ")), 0);
-    assert_eq!(sim.state("md_disk"), "");
+    assert_eq!(sim.node.key("md_disk"), "");
     assert_eq!(code(&notify("true", "peer-node")), 0);
-    assert_eq!(sim.state("md_disk"), "");
+    assert_eq!(sim.node.key("md_disk"), "");
     let o = notify("true", " ");
-    assert_eq!(code(&o), 0, "{}", all(&o));
-    assert_eq!(sim.state("md_disk"), "Outdated");
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.key("md_disk"), "Outdated");
     assert_eq!(sim.score(), None);
 }
 
@@ -318,7 +279,7 @@ fn drbd_84_sh_status() {
     };
     assert_eq!(code(&run("monitor")), 7);
     let o = run("start");
-    assert_eq!(code(&o), 0, "{}", all(&o));
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
     assert_eq!(sim.score().as_deref(), Some("10000"));
     assert_eq!(code(&run("promote")), 0);
     assert_eq!(code(&run("monitor")), 8);
@@ -360,13 +321,17 @@ fn bad_input_is_refused_with_one_reason() {
         ),
     ] {
         let o = sim.run("validate-all", &[(param, value)], &[]);
-        assert_eq!(code(&o), 6, "{param}={value}: {}", all(&o));
-        assert!(reason(&o).contains(want), "{param}={value}: {}", reason(&o));
+        assert_eq!(code(&o), 6, "{param}={value}: {}", output_text(&o));
+        assert!(
+            exit_reason(&o).contains(want),
+            "{param}={value}: {}",
+            exit_reason(&o)
+        );
         // A probe with a bad configuration reports "not running", never "misconfigured".
         assert_eq!(code(&sim.run("monitor", &[(param, value)], &probe)), 7);
     }
     let o = sim.run("validate-all", &[("drbd_resource", "")], &[]);
-    assert_eq!(code(&o), 6, "{}", all(&o));
+    assert_eq!(code(&o), 6, "{}", output_text(&o));
     // Clone meta-attributes.
     for (meta, want) in [
         (&[("clone_max", "")][..], "promotable clone"),
@@ -377,48 +342,60 @@ fn bad_input_is_refused_with_one_reason() {
         (&[("notify", "false")], "notify=true"),
     ] {
         let o = sim.run("validate-all", &[], meta);
-        assert_eq!(code(&o), 6, "{meta:?}: {}", all(&o));
-        assert!(reason(&o).contains(want), "{meta:?}: {}", reason(&o));
+        assert_eq!(code(&o), 6, "{meta:?}: {}", output_text(&o));
+        assert!(
+            exit_reason(&o).contains(want),
+            "{meta:?}: {}",
+            exit_reason(&o)
+        );
     }
     // promoted-max=2 needs allow-two-primaries (a host check: start, or validate level 10).
     let o = sim.run("start", &[], &[("promoted_max", "2")]);
-    assert_eq!(code(&o), 6, "{}", all(&o));
-    assert!(reason(&o).contains("allow-two-primaries"), "{}", reason(&o));
-    sim.ctl(&["allow_two_primaries=yes"]);
+    assert_eq!(code(&o), 6, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("allow-two-primaries"),
+        "{}",
+        exit_reason(&o)
+    );
+    sim.node.ctl(&["allow_two_primaries=yes"]);
     let mut c = sim.command("validate-all", &[], &[("promoted_max", "2")]);
     c.env("OCF_CHECK_LEVEL", "10");
     assert_eq!(code(&run_within(&mut c, Duration::from_secs(60))), 0);
-    sim.ctl(&["allow_two_primaries="]);
+    sim.node.ctl(&["allow_two_primaries="]);
     // Unknown resource: probe 7, start 5 with the reason, recurring monitor 5.
     let unknown = [("drbd_resource", "r9")];
     assert_eq!(code(&sim.run("monitor", &unknown, &probe)), 7);
     let o = sim.run("start", &unknown, &[]);
-    assert_eq!(code(&o), 5, "{}", all(&o));
-    assert!(reason(&o).contains("r9 is not defined"), "{}", reason(&o));
+    assert_eq!(code(&o), 5, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("r9 is not defined"),
+        "{}",
+        exit_reason(&o)
+    );
     assert_eq!(code(&sim.run("monitor", &unknown, &[])), 5);
-    assert_eq!(sim.state("up"), "no", "nothing was started");
+    assert_eq!(sim.node.key("up"), "no", "nothing was started");
     // Unreadable configuration file: 5 on start.
     let o = sim.run("start", &[("drbdconf", "/nonexistent/drbd.conf")], &[]);
-    assert_eq!(code(&o), 5, "{}", all(&o));
+    assert_eq!(code(&o), 5, "{}", output_text(&o));
     assert!(
-        reason(&o).contains("/nonexistent/drbd.conf"),
+        exit_reason(&o).contains("/nonexistent/drbd.conf"),
         "{}",
-        reason(&o)
+        exit_reason(&o)
     );
     // Module version outside the required range: 5.
     let o = sim.run("start", &[("require_drbd_module_version_lt", "9.0.0")], &[]);
-    assert_eq!(code(&o), 5, "{}", all(&o));
-    assert!(reason(&o).contains("9.2.2"), "{}", reason(&o));
+    assert_eq!(code(&o), 5, "{}", output_text(&o));
+    assert!(exit_reason(&o).contains("9.2.2"), "{}", exit_reason(&o));
     // Attach failure: 1 with DRBD's message.
-    sim.flag("fail-attach", true);
+    sim.node.flag("fail-attach", true);
     let o = sim.ok("start");
-    assert_eq!(code(&o), 1, "{}", all(&o));
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
     assert!(
-        reason(&o).contains("Can not open backing device"),
+        exit_reason(&o).contains("Can not open backing device"),
         "{}",
-        reason(&o)
+        exit_reason(&o)
     );
-    sim.flag("fail-attach", false);
+    sim.node.flag("fail-attach", false);
     // Status DRBD never prints: 1 with the offending text, never a score, never a promote.
     assert_eq!(code(&sim.ok("start")), 0);
     assert!(sim.score().is_some());
@@ -439,22 +416,22 @@ fn bad_input_is_refused_with_one_reason() {
             let mut c = sim.command(action, &[], &[("timeout", "3000")]);
             c.env("BULWARK_DRBDSETUP", &fake);
             let o = run_within(&mut c, Duration::from_secs(60));
-            assert_eq!(code(&o), 1, "{action} {garbage:?}: {}", all(&o));
-            assert!(reason(&o).contains(want), "{action} {garbage:?}: {}", reason(&o));
+            assert_eq!(code(&o), 1, "{action} {garbage:?}: {}", output_text(&o));
+            assert!(exit_reason(&o).contains(want), "{action} {garbage:?}: {}", exit_reason(&o));
             assert_eq!(sim.score(), None, "{action} {garbage:?}");
-            assert_eq!(sim.role(), "Secondary");
+            assert_eq!(sim.node.role(), "Secondary");
         }
     }
     // A hung drbdsetup: the monitor ends within its deadline with a timeout reason.
-    sim.flag("hang", true);
+    sim.node.flag("hang", true);
     let o = sim.run("monitor", &[], &[("timeout", "3000")]);
-    assert_eq!(code(&o), 1, "{}", all(&o));
-    assert!(reason(&o).contains("timed out"), "{}", reason(&o));
-    sim.flag("hang", false);
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(exit_reason(&o).contains("timed out"), "{}", exit_reason(&o));
+    sim.node.flag("hang", false);
     // Stop with an unusable configuration still takes DRBD down.
     let o = sim.run("stop", &[("adjust_master_score", "junk")], &[]);
-    assert_eq!(code(&o), 0, "{}", all(&o));
-    assert_eq!(sim.state("up"), "no");
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.key("up"), "no");
     // Unknown actions and no action.
     assert_eq!(code(&sim.ok("reload")), 3);
     let o = run_within(

@@ -6,54 +6,23 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-use support::{workspace_bin, Cluster, LabDir, Stage};
+use support::{output_text, workspace_bin, Cluster, LabDir, SimNode, Stage};
 
 const WAIT: Duration = Duration::from_secs(90);
 
+/// The simulated node1, its state in a lab directory the node sees too.
 struct SimDir {
-    dir: LabDir,
+    _lab: LabDir,
+    node: SimNode,
 }
 
 impl SimDir {
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("node1")
-    }
-
-    fn ctl(&self, args: &[&str]) {
-        let out = support::run(
-            std::process::Command::new(workspace_bin("drbd-sim"))
-                .arg("ctl")
-                .args(args)
-                .env("DRBD_SIM_DIR", self.state()),
-        );
-        support::expect_success("drbd-sim ctl", &out);
-    }
-
-    fn flag(&self, name: &str, on: bool) {
-        let p = self.state().join(name);
-        if on {
-            std::fs::write(p, b"").unwrap();
-        } else {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-
-    fn key(&self, key: &str) -> String {
-        std::fs::read_to_string(self.state().join("state"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    fn role(&self) -> String {
-        match self.key("role") {
-            r if r.is_empty() => "Secondary".into(),
-            r => r,
-        }
+    fn new() -> SimDir {
+        let lab = LabDir::new("drbd-cluster-sim");
+        let node = SimNode::new(lab.path().join("node1"));
+        SimDir { _lab: lab, node }
     }
 }
 
@@ -71,23 +40,16 @@ fn stage_with_simulator(sim: &SimDir) -> Stage {
         "bulwark-drbd-unfence-peer",
         &workspace_bin("bulwark-drbd-unfence-peer"),
     );
-    let sbin = stage.path().join("sbin");
     for tool in ["drbdadm", "drbdsetup"] {
-        write_exec(
-            &sbin.join(tool),
+        stage.add_sbin_script(
+            tool,
             &format!(
                 "#!/bin/sh\nDRBD_SIM_DIR='{}' exec /usr/sbin/drbd-sim {tool} \"$@\"\n",
-                sim.state().display()
+                sim.node.dir().display()
             ),
         );
     }
     stage
-}
-
-fn write_exec(path: &Path, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The role crm_mon shows for the clone instance (`Promoted`, `Unpromoted`, `Stopped` …).
@@ -141,23 +103,12 @@ const DRBD_ENV: &[&str] = &[
     "UP_TO_DATE_NODES=0x00000001",
 ];
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn promotable_clone_and_fence_handler_under_pacemaker() {
-    let sim = SimDir {
-        dir: LabDir::new("drbd-cluster-sim"),
-    };
-    std::fs::create_dir_all(sim.state()).unwrap();
+    let sim = SimDir::new();
     // Down, local data Outdated, peer unreachable: must start, but never be promoted.
-    sim.ctl(&["up=no", "md_disk=Outdated"]);
-    sim.flag("peer-disconnect", true);
+    sim.node.ctl(&["up=no", "md_disk=Outdated"]);
+    sim.node.flag("peer-disconnect", true);
     let stage = stage_with_simulator(&sim);
     let cluster = Cluster::single(&stage);
     cluster.exec_ok(&[
@@ -185,18 +136,18 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
         "not started unpromoted: {} (lab {lab})",
         cluster.crm_mon_xml()
     );
-    assert_eq!(sim.key("up"), "yes");
+    assert_eq!(sim.node.key("up"), "yes");
     // A few monitors later it is still not promoted, and has no score.
     std::thread::sleep(Duration::from_secs(9));
     assert_eq!(instance_role(&cluster), "Unpromoted");
-    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.node.role(), "Secondary");
     assert_eq!(promotion_score(&cluster), None);
 
     // The data becomes UpToDate: score 1000 (peer unknown), promoted, then 10000 as Primary.
-    sim.ctl(&["md_disk=UpToDate"]);
+    sim.node.ctl(&["md_disk=UpToDate"]);
     let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Promoted");
     assert!(ok, "not promoted: {} (lab {lab})", cluster.crm_mon_xml());
-    assert_eq!(sim.role(), "Primary");
+    assert_eq!(sim.node.role(), "Primary");
     let ok = cluster.wait_for(WAIT, || {
         promotion_score(&cluster).as_deref() == Some("10000")
     });
@@ -218,7 +169,7 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
     let fence_args = ["--timeout", "15", "--dc-timeout", "10"];
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
     let want = if node2_unclean { 5 } else { 7 };
-    assert_eq!(o.status.code(), Some(want), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(want), "{}", output_text(&o));
     let c = constraints(&cluster);
     assert!(
         c.contains("drbd-fence-by-handler-r0-mailstore-clone")
@@ -231,16 +182,16 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
     assert_eq!(instance_role(&cluster), "Promoted");
     // Again: the constraint is already there → 4.
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
-    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", output_text(&o));
     // Unfence while the peer is still away: kept.
     let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("kept"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    assert!(output_text(&o).contains("kept"), "{}", output_text(&o));
     assert!(constraints(&cluster).contains("drbd-fence-by-handler-r0"));
     // The peer is back and UpToDate: unfence (symlink name) removes it.
-    sim.flag("peer-disconnect", false);
+    sim.node.flag("peer-disconnect", false);
     let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
     assert!(
         !constraints(&cluster).contains("drbd-fence-by-handler-r0"),
         "{}",
@@ -253,20 +204,20 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
         DRBD_ENV,
         &["--unfence"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
     // Peer disks all UpToDate (link back): fencing is refused, no constraint.
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
     assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
     // Someone else's constraint rejects this node: outdate yourself (6).
-    sim.flag("peer-disconnect", true);
+    sim.node.flag("peer-disconnect", true);
     let theirs = "<rsc_location rsc=\"mailstore-clone\" id=\"drbd-fence-by-handler-r0-mailstore-clone\"><rule role=\"Promoted\" score=\"-INFINITY\" id=\"drbd-fence-by-handler-r0-rule-mailstore-clone\"><expression attribute=\"#uname\" operation=\"ne\" value=\"node2\" id=\"drbd-fence-by-handler-r0-expr-1-mailstore-clone\"/></rule></rsc_location>";
     cluster.exec_ok(&["cibadmin", "-C", "-o", "constraints", "-X", theirs]);
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
-    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(6), "{}", output_text(&o));
     // Their constraint is not ours to remove.
     let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
     assert!(constraints(&cluster).contains("value=\"node2\""));
     cluster.exec_ok(&[
         "cibadmin",
@@ -326,25 +277,34 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
     ];
     for (env, args, want) in bad {
         let o = handler(&cluster, "bulwark-drbd-fence-peer", &env, &args);
-        assert_eq!(o.status.code(), Some(1), "{env:?} {args:?}: {}", text(&o));
-        assert!(text(&o).contains(want), "{env:?} {args:?}: {}", text(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{env:?} {args:?}: {}",
+            output_text(&o)
+        );
+        assert!(
+            output_text(&o).contains(want),
+            "{env:?} {args:?}: {}",
+            output_text(&o)
+        );
     }
     assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
 
     // --- Losing the peer and then the local data: score removed, demoted.
-    sim.ctl(&["md_disk=Outdated"]);
+    sim.node.ctl(&["md_disk=Outdated"]);
     let ok = cluster.wait_for(WAIT, || instance_role(&cluster) == "Unpromoted");
     assert!(ok, "not demoted: {} (lab {lab})", cluster.crm_mon_xml());
-    assert_eq!(sim.role(), "Secondary");
+    assert_eq!(sim.node.role(), "Secondary");
     let ok = cluster.wait_for(WAIT, || promotion_score(&cluster).is_none());
     assert!(ok, "score still {:?}", promotion_score(&cluster));
     // Fencing with Outdated local data places nothing (5 or 1 without DC), never 4/7.
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
-    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
     assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
 
     // Disable: stopped, DRBD down, score gone.
     cluster.exec_ok(&["pcs", "resource", "disable", "mailstore-clone"]);
-    let ok = cluster.wait_for(WAIT, || sim.key("up") == "no");
+    let ok = cluster.wait_for(WAIT, || sim.node.key("up") == "no");
     assert!(ok, "DRBD still up after disable (lab {lab})");
 }

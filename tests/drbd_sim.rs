@@ -12,6 +12,7 @@ use bulwark::drbd::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+use support::SimNode;
 
 /// A pair of simulated nodes (`a` = node1, `b` = node2) in a fresh directory, with
 /// `drbdadm`/`drbdsetup` symlinks to the simulator. Removed on drop.
@@ -31,17 +32,14 @@ impl Sim {
             std::os::unix::fs::symlink(&sim, root.join("bin").join(name)).unwrap();
         }
         let s = Sim { root };
-        s.ctl(
-            'b',
-            &[
-                "node_id=1",
-                "peer_node_id=0",
-                "peer_name=node1",
-                "local_addr=10.99.0.2:7789",
-                "peer_addr=10.99.0.1:7789",
-            ],
-        );
-        s.ctl('a', &["peer_name=node2"]);
+        s.node('b').ctl(&[
+            "node_id=1",
+            "peer_node_id=0",
+            "peer_name=node1",
+            "local_addr=10.99.0.2:7789",
+            "peer_addr=10.99.0.1:7789",
+        ]);
+        s.node('a').ctl(&["peer_name=node2"]);
         s
     }
 
@@ -57,6 +55,11 @@ impl Sim {
         }
     }
 
+    /// Node `node` as the simulator's control sees it (with its peer).
+    fn node(&self, node: char) -> SimNode {
+        SimNode::with_peer(self.dir(node), self.dir(Self::other(node)))
+    }
+
     fn cmd(&self, node: char, tool: &str) -> Command {
         let mut c = Command::new(self.root.join("bin").join(tool));
         c.env("DRBD_SIM_DIR", self.dir(node))
@@ -67,22 +70,6 @@ impl Sim {
 
     fn run(&self, node: char, tool: &str, args: &[&str]) -> Output {
         support::run_within(self.cmd(node, tool).args(args), Duration::from_secs(30))
-    }
-
-    fn ctl(&self, node: char, args: &[&str]) {
-        let out = support::run_within(
-            Command::new(support::workspace_bin("drbd-sim"))
-                .arg("ctl")
-                .args(args)
-                .env("DRBD_SIM_DIR", self.dir(node))
-                .env("DRBD_SIM_PEER_DIR", self.dir(Self::other(node))),
-            Duration::from_secs(30),
-        );
-        support::expect_success("drbd-sim ctl", &out);
-    }
-
-    fn touch(&self, node: char, flag: &str) {
-        std::fs::write(self.dir(node).join(flag), b"").unwrap();
     }
 
     fn tools(&self) -> DrbdTools {
@@ -159,7 +146,8 @@ fn prints_the_fixtures_byte_for_byte() {
     );
     assert_bytes(&sh84(&sim, 'a'), "sh-status-connected-secondary.txt");
 
-    sim.ctl('b', &["md_disk=Inconsistent", "resync_done=37.5"]);
+    sim.node('b')
+        .ctl(&["md_disk=Inconsistent", "resync_done=37.5"]);
     assert_bytes(
         &sim.run('b', "drbdsetup", &["events2", "--now", "r0"]),
         "events2-synctarget.txt",
@@ -174,7 +162,7 @@ fn prints_the_fixtures_byte_for_byte() {
         "events2-syncsource.txt",
     );
 
-    sim.ctl('b', &["finish-resync"]);
+    sim.node('b').ctl(&["finish-resync"]);
     let a = stdout(&sim.run('a', "drbdsetup", &["events2", "--now", "r0"]));
     assert!(
         a.contains("replication:Established peer-disk:UpToDate"),
@@ -183,7 +171,7 @@ fn prints_the_fixtures_byte_for_byte() {
 
     let p = sim.run('a', "drbdadm", &["primary", "r0"]);
     assert!(p.status.success(), "{}", stderr(&p));
-    sim.touch('a', "peer-disconnect");
+    sim.node('a').flag("peer-disconnect", true);
     assert_bytes(
         &sim.run('a', "drbdsetup", &["events2", "--now", "r0"]),
         "events2-disconnected-primary.txt",
@@ -282,22 +270,22 @@ fn drbd_exit_codes() {
     );
 
     // Inconsistent and no UpToDate peer: promotion refused with 17.
-    sim.ctl('a', &["md_disk=Inconsistent"]);
-    sim.touch('a', "peer-disconnect");
+    sim.node('a').ctl(&["md_disk=Inconsistent"]);
+    sim.node('a').flag("peer-disconnect", true);
     let o = sim.run('a', "drbdadm", &["primary", "r0"]);
     assert_eq!(o.status.code(), Some(17), "{}", stderr(&o));
     assert!(stderr(&o).contains("(-2) Need access to UpToDate data"));
 
     // Held open: demote fails with 11.
-    sim.ctl('a', &["md_disk=UpToDate"]);
+    sim.node('a').ctl(&["md_disk=UpToDate"]);
     assert!(sim.run('a', "drbdadm", &["primary", "r0"]).status.success());
-    sim.touch('a', "held-open");
+    sim.node('a').flag("held-open", true);
     let o = sim.run('a', "drbdadm", &["secondary", "r0"]);
     assert_eq!(o.status.code(), Some(11));
     assert!(stderr(&o).contains("(-12) Device is held open by someone"));
 
     // No module: 20, and drbdadm --version still answers with code 0.
-    sim.touch('b', "no-module");
+    sim.node('b').flag("no-module", true);
     let o = sim.run('b', "drbdsetup", &["events2", "--now", "r0"]);
     assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(20), ""));
     assert!(stderr(&o).contains("Failed to modprobe drbd"));
@@ -306,9 +294,9 @@ fn drbd_exit_codes() {
     assert_eq!(v.kernel, None);
 
     // Attach failure.
-    sim.touch('b', "fail-attach");
+    sim.node('b').flag("fail-attach", true);
     std::fs::remove_file(sim.dir('b').join("no-module")).unwrap();
-    sim.ctl('b', &["up=no"]);
+    sim.node('b').ctl(&["up=no"]);
     let o = sim.run('b', "drbdadm", &["up", "r0"]);
     assert_eq!(o.status.code(), Some(10));
 }
@@ -337,13 +325,13 @@ fn library_wrappers_on_the_simulator() {
         t.devices("r9", &dl).unwrap_err().exit_kind(),
         Some(ExitKind::NoSuchResource)
     );
-    sim.ctl('a', &["md_disk=Outdated"]);
-    sim.touch('a', "peer-disconnect");
+    sim.node('a').ctl(&["md_disk=Outdated"]);
+    sim.node('a').flag("peer-disconnect", true);
     let e = t.primary("r0", &dl).unwrap_err();
     assert_eq!(e.exit_kind(), Some(ExitKind::NoUpToDateData), "{e}");
     std::fs::remove_file(sim.dir('a').join("peer-disconnect")).unwrap();
     // Connected again: Outdated node resyncs from the UpToDate peer; promotion works via the peer.
-    sim.ctl('a', &["resync_done=50"]);
+    sim.node('a').ctl(&["resync_done=50"]);
     let st = t.status("r0", StatusSource::Events2, &dl).unwrap().unwrap();
     assert_eq!(
         st.peers[0].volumes[0].replication,
@@ -353,11 +341,11 @@ fn library_wrappers_on_the_simulator() {
         promotion_score(&st, &ScorePolicy::default()).action,
         ScoreAction::Set(10)
     );
-    sim.ctl('a', &["finish-resync"]);
+    sim.node('a').ctl(&["finish-resync"]);
     let st = t.status("r0", StatusSource::Events2, &dl).unwrap().unwrap();
     assert!(st.all_up_to_date());
     t.primary("r0", &dl).unwrap();
-    sim.touch('a', "held-open");
+    sim.node('a').flag("held-open", true);
     assert!(t.secondary("r0", &dl).unwrap_err().is_held_open());
     std::fs::remove_file(sim.dir('a').join("held-open")).unwrap();
     t.secondary("r0", &dl).unwrap();
@@ -366,7 +354,7 @@ fn library_wrappers_on_the_simulator() {
     assert_eq!(t.status("r0", StatusSource::Json, &dl).unwrap(), None);
 
     // No module and no /proc/drbd: not running, not an error.
-    sim.touch('a', "no-module");
+    sim.node('a').flag("no-module", true);
     assert_eq!(t.status("r0", StatusSource::Events2, &dl).unwrap(), None);
     std::fs::write(&t.proc_drbd, "version: 9.2.2 (api:2/proto:86-121)\n").unwrap();
     assert_eq!(
@@ -378,7 +366,7 @@ fn library_wrappers_on_the_simulator() {
     std::fs::remove_file(sim.dir('a').join("no-module")).unwrap();
 
     // A hung drbdsetup is cut off by the deadline.
-    sim.touch('a', "hang");
+    sim.node('a').flag("hang", true);
     let e = t
         .status(
             "r0",
@@ -398,8 +386,8 @@ fn split_brain_and_peer_roles() {
     // Both Primary is refused while connected.
     let o = sim.run('a', "drbdadm", &["primary", "r0"]);
     assert_eq!(o.status.code(), Some(11));
-    sim.touch('a', "split-brain");
-    sim.touch('b', "split-brain");
+    sim.node('a').flag("split-brain", true);
+    sim.node('b').flag("split-brain", true);
     let a = parse_events2(
         "r0",
         &stdout(&sim.run('a', "drbdsetup", &["events2", "--now", "r0"])),
@@ -440,7 +428,7 @@ fn linbit_agent_monitors_the_simulator() {
         .status()
         .unwrap();
     assert!(made.success());
-    sim.ctl('a', &[&format!("device={}", dev.display())]);
+    sim.node('a').ctl(&[&format!("device={}", dev.display())]);
     let sbin = root.join("sbin");
     std::fs::create_dir_all(&sbin).unwrap();
     let log = root.join("crm_master.log");
@@ -514,7 +502,7 @@ fn linbit_agent_monitors_the_simulator() {
         .run('a', "drbdadm", &["secondary", "r0"])
         .status
         .success());
-    sim.touch('a', "peer-disconnect");
+    sim.node('a').flag("peer-disconnect", true);
     let o = monitor("20000");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(last_score(), "-Q -l reboot -v 1000");

@@ -11,19 +11,9 @@ mod support;
 mod udp_proxy;
 
 use bmc::{run_agent, AgentRun, Bmc};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use support::workspace_bin;
+use support::{unique_secret, workspace_bin};
 use udp_proxy::UdpProxy;
-
-fn unique_password() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "Fp{}q{}z",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
 
 struct Rig {
     bmc: Bmc,
@@ -33,7 +23,7 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let password = unique_password();
+        let password = unique_secret("Fp");
         let bmc = Bmc::start_with_password(&password);
         let proxy = UdpProxy::start(([127, 0, 0, 1], bmc.port).into());
         Rig {
@@ -190,7 +180,7 @@ fn a_chassis_stuck_on_fails_after_power_timeout_never_success() {
 #[test]
 fn wrong_password_silence_and_no_bmc_are_failures_with_their_reason() {
     let rig = Rig::new();
-    let wrong = unique_password();
+    let wrong = unique_secret("Fp");
     let r = rig.run_with_password("off", "", &wrong);
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(
@@ -218,7 +208,7 @@ fn wrong_password_silence_and_no_bmc_are_failures_with_their_reason() {
     // The BMC is gone altogether.
     let port = rig.proxy.port;
     drop(rig);
-    let password = unique_password();
+    let password = unique_secret("Fp");
     let stdin = format!(
         "action=off\nip=127.0.0.1\nipport={port}\nusername=admin\npassword={password}\nlogin_timeout=1\n"
     );

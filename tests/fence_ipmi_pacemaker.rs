@@ -10,16 +10,11 @@ mod support;
 
 use bmc::{ArgvWatch, Bmc};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{Cluster, LabDir, Stage};
+use support::{assert_secret_in_no_file, files_under, output_text, Cluster, LabDir, Stage};
 
 const METADATA_RNG: &str = "/usr/share/cluster/relaxng/metadata.rng";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn validates_against_fence_schema(xml: &str) -> (bool, String) {
     use std::io::Write;
@@ -37,23 +32,10 @@ fn validates_against_fence_schema(xml: &str) -> (bool, String) {
         .write_all(xml.as_bytes())
         .expect("write to xmllint");
     let out = child.wait_with_output().expect("xmllint");
-    (out.status.success(), text(&out.stderr))
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if meta.is_dir() {
-                files_under(&p, out);
-            } else if meta.is_file() {
-                out.push(p);
-            }
-        }
-    }
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -120,22 +102,13 @@ fn stonith_admin_reboot_drives_the_bmc_off_then_on() {
     ]);
     assert!(
         created.status.success(),
-        "pcs stonith create: {}{}",
-        text(&created.stdout),
-        text(&created.stderr)
+        "pcs stonith create: {}",
+        output_text(&created)
     );
     cluster.exec_ok(&["pcs", "property", "set", "stonith-enabled=true"]);
-    let registered = cluster.wait_for(Duration::from_secs(60), || {
-        text(&cluster.exec(&["stonith_admin", "--list-registered"]).stdout).contains("fence-node2")
-    });
-    assert!(registered, "fence-node2 not registered with the fencer");
+    cluster.assert_fence_registered("fence-node2", Duration::from_secs(60));
     // The device's start and monitor ran the agent (status against the BMC) successfully.
-    let started = cluster.wait_for(Duration::from_secs(60), || {
-        let mon = cluster.exec_ok(&["crm_mon", "-1"]);
-        mon.lines()
-            .any(|l| l.contains("fence-node2") && l.contains("Started node1"))
-    });
-    assert!(started, "{}", cluster.exec_ok(&["crm_mon", "-1"]));
+    cluster.assert_started("fence-node2", "node1", Duration::from_secs(60));
 
     let mark = bmc.calls().len();
     let watch = ArgvWatch::start_marked(&password, "fence_bulwark_ipmi");
@@ -144,9 +117,8 @@ fn stonith_admin_reboot_drives_the_bmc_off_then_on() {
     let calls = bmc.calls()[mark..].to_vec();
     assert!(
         out.status.success(),
-        "stonith_admin --reboot node2: {}{}\nhook calls: {calls:?}",
-        text(&out.stdout),
-        text(&out.stderr)
+        "stonith_admin --reboot node2: {}\nhook calls: {calls:?}",
+        output_text(&out)
     );
     assert!(
         watched.hits.is_empty(),
@@ -181,26 +153,12 @@ fn stonith_admin_reboot_drives_the_bmc_off_then_on() {
 
     // No log of the run holds the password: pacemaker.log (with the agent's stderr the
     // fencer relays), corosync's, the lab's, the simulator's.
-    let mut files = Vec::new();
-    files_under(cluster.lab_dir(), &mut files);
-    files_under(&bmc.dir, &mut files);
-    let mut scanned = 0;
-    for f in &files {
-        let name = f.to_string_lossy();
-        // The simulator's own configuration holds the password by necessity.
-        if name.ends_with("lan.conf") {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(f) else {
-            continue;
-        };
-        scanned += 1;
-        assert!(
-            !text(&bytes).contains(&password),
-            "password found in {}",
-            f.display()
-        );
-    }
+    let mut files = files_under(cluster.lab_dir());
+    files.extend(files_under(&bmc.dir));
+    // The simulator's own configuration holds the password by necessity.
+    let scanned = assert_secret_in_no_file(&files, &password, |f| {
+        f.to_string_lossy().ends_with("lan.conf")
+    });
     let log = std::fs::read_to_string(cluster.pacemaker_log(1)).expect("pacemaker.log");
     assert!(
         log.contains("fence-node2"),

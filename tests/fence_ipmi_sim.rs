@@ -10,18 +10,7 @@ mod support;
 use bmc::{run_agent, run_agent_with, AgentRun, Bmc};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use support::{workspace_bin, LabDir};
-
-/// A password unique to this process and call, so a hit can only come from this test.
-fn unique_password() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "Pw{}q{}z",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
+use support::{unique_secret, workspace_bin, LabDir};
 
 fn agent() -> PathBuf {
     workspace_bin("fence_bulwark_ipmi")
@@ -45,7 +34,7 @@ struct Rig {
 
 impl Rig {
     fn new(options: &str, via: &str) -> Rig {
-        let password = unique_password();
+        let password = unique_secret("Pw");
         let bmc = Bmc::start_with_password(&password);
         let dir = LabDir::new("fipmi");
         let file = dir.path().join("pw");
@@ -205,7 +194,7 @@ fn defaults_negotiate_lanplus_password_from_script() {
 
 #[test]
 fn idrac_name_and_operator_privilege() {
-    let password = unique_password();
+    let password = unique_secret("Pw");
     let bmc = Bmc::start_with_password(&password);
     let stdin = format!(
         "action=off\nip=127.0.0.1\nipport={}\nusername={}\npassword={password}\nprivlvl=operator\n",
@@ -263,7 +252,7 @@ fn method_cycle_is_success_only_after_an_off_reading() {
 fn wrong_password_is_authentication_failed_and_changes_nothing() {
     for options in ["lanplus=1\ncipher=3\n", "lanplus=0\nlogin_timeout=2\n"] {
         let rig = Rig::new(options, "stdin");
-        let wrong = unique_password();
+        let wrong = unique_secret("Pw");
         let stdin = rig.stdin("off", "").replace(
             &format!("password={}", rig.password),
             &format!("password={wrong}"),
@@ -290,7 +279,7 @@ fn no_bmc_at_all_is_no_answer_within_the_login_timeout() {
         .local_addr()
         .unwrap()
         .port();
-    let password = unique_password();
+    let password = unique_secret("Pw");
     for action in ["status", "off", "reboot"] {
         let stdin = format!(
             "action={action}\nip=127.0.0.1\nipport={port}\nusername=admin\npassword={password}\nlogin_timeout=1\n"
@@ -315,7 +304,7 @@ fn no_bmc_at_all_is_no_answer_within_the_login_timeout() {
 /// parameter, no packet needed.
 #[test]
 fn bad_input_is_refused_with_one_line_naming_the_parameter() {
-    let password = unique_password();
+    let password = unique_secret("Pw");
     let good = format!("ip=127.0.0.1\nusername=admin\npassword={password}\naction=status\n");
     let cases: Vec<(String, &str)> = vec![
         (

@@ -4,6 +4,7 @@
 
 #[path = "support/bmc.rs"]
 mod bmc;
+mod support;
 #[path = "support/udp_proxy.rs"]
 mod udp_proxy;
 

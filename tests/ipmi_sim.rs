@@ -4,6 +4,7 @@
 
 #[path = "support/bmc.rs"]
 mod bmc;
+mod support;
 
 use bmc::Bmc;
 use bulwark::deadline::Deadline;

@@ -10,13 +10,12 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bulwark::process::Captured;
 use pdu::{PduSim, SimConfig, SimUser};
-use support::workspace_bin;
+use support::{workspace_bin, ArgvWatch};
 
 const AGENT: &str = "fence_bulwark_pdu";
 
@@ -582,34 +581,6 @@ fn bad_input_is_one_clear_line() {
     assert_eq!(sim.state(2), "off");
 }
 
-/// Scans every /proc/*/cmdline in a loop until stopped; returns (hits, times the agent was seen).
-fn cmdline_scanner(secrets: Vec<String>, stop: Arc<AtomicBool>) -> (usize, usize, Vec<String>) {
-    let mut hits = 0;
-    let mut seen = 0;
-    let mut where_ = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            break;
-        };
-        for e in dir.flatten() {
-            let Ok(raw) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            let text = String::from_utf8_lossy(&raw).replace('\0', " ");
-            if text.contains(AGENT) {
-                seen += 1;
-            }
-            for s in &secrets {
-                if text.contains(s.as_str()) {
-                    hits += 1;
-                    where_.push(text.clone());
-                }
-            }
-        }
-    }
-    (hits, seen, where_)
-}
-
 #[test]
 fn secrets_never_in_any_cmdline_or_log() {
     let community = format!("comm-{}-zq", std::process::id());
@@ -629,10 +600,9 @@ fn secrets_never_in_any_cmdline_or_log() {
     let debug = dir.path().join("debug.log");
     let priv_file = dir.path().join("priv");
     std::fs::write(&priv_file, PRIV).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let scanner = {
-        let (s, st) = (secrets.clone(), stop.clone());
-        std::thread::spawn(move || cmdline_scanner(s, st))
+    let watch = {
+        let needles: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        ArgvWatch::start_any(&needles, AGENT)
     };
     let outputs = Mutex::new(String::new());
     let v2 = |extra: &[&str]| {
@@ -684,10 +654,16 @@ fn secrets_never_in_any_cmdline_or_log() {
             String::from_utf8_lossy(&c.stderr)
         ));
     }
-    stop.store(true, Ordering::Relaxed);
-    let (hits, seen, where_) = scanner.join().unwrap();
-    assert!(seen > 0, "the scanner never saw the agent running");
-    assert_eq!(hits, 0, "secrets in cmdlines: {where_:?}");
+    let watched = watch.stop();
+    assert!(
+        watched.marked > 0,
+        "the scanner never saw the agent running"
+    );
+    assert!(
+        watched.hits.is_empty(),
+        "secrets in cmdlines: {:?}",
+        watched.hits
+    );
     let mut logs = outputs.into_inner().unwrap();
     assert!(logs.contains("Success: Rebooted"), "{logs}");
     for f in ["pdu.log", "snmpd.log", "hook.log"] {

@@ -8,48 +8,10 @@
 mod pdu;
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use pdu::{PduSim, SimConfig};
-use support::{Cluster, Stage};
-
-fn scan_cmdlines(secret: String, stop: Arc<AtomicBool>) -> (Vec<String>, usize) {
-    let mut hits = Vec::new();
-    let mut seen_agent = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            break;
-        };
-        for e in dir.flatten() {
-            let Ok(raw) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            let text = String::from_utf8_lossy(&raw).replace('\0', " ");
-            if text.contains("fence_bulwark_pdu") {
-                seen_agent += 1;
-            }
-            if text.contains(&secret) {
-                hits.push(text);
-            }
-        }
-    }
-    (hits, seen_agent)
-}
-
-fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                files_under(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-}
+use support::{assert_secret_in_no_file, files_under, ArgvWatch, Cluster, Stage};
 
 #[test]
 fn stonith_admin_reboot_through_pacemaker_fenced() {
@@ -68,11 +30,7 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
     let secret_file = sim.dir.join("community");
     std::fs::write(&secret_file, format!("{community}\n")).unwrap();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let scanner = {
-        let (s, st) = (community.clone(), stop.clone());
-        std::thread::spawn(move || scan_cmdlines(s, st))
-    };
+    let watch = ArgvWatch::start_any(&[&community], "fence_bulwark_pdu");
 
     cluster.exec_ok(&[
         "pcs",
@@ -86,11 +44,7 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
         "pcmk_host_map=node2:2",
         "verbose=1",
     ]);
-    let registered = cluster.wait_for(Duration::from_secs(60), || {
-        let out = cluster.exec(&["stonith_admin", "--list-registered"]);
-        String::from_utf8_lossy(&out.stdout).contains("pdu")
-    });
-    assert!(registered, "device pdu not registered with the fencer");
+    cluster.assert_fence_registered("pdu", Duration::from_secs(60));
 
     let out = cluster.exec(&["stonith_admin", "--reboot", "node2", "--timeout", "60"]);
     assert!(
@@ -119,33 +73,25 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
         "{hist}"
     );
 
-    stop.store(true, Ordering::Relaxed);
-    let (hits, seen) = scanner.join().unwrap();
-    assert!(seen > 0, "the scanner never saw the agent running");
-    assert!(hits.is_empty(), "community in a cmdline: {hits:?}");
+    let watched = watch.stop();
+    assert!(
+        watched.marked > 0,
+        "the scanner never saw the agent running"
+    );
+    assert!(
+        watched.hits.is_empty(),
+        "community in a cmdline: {:?}",
+        watched.hits
+    );
 
     // every log the run produced: pacemaker, corosync, the simulator's
-    let mut files = Vec::new();
-    files_under(cluster.lab_dir(), &mut files);
+    let mut files = files_under(cluster.lab_dir());
     for f in ["pdu.log", "snmpd.log", "hook.log"] {
         files.push(sim.dir.join(f));
     }
-    let mut scanned = 0;
-    for f in files {
-        if f.to_string_lossy().contains("/stage") {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&f) else {
-            continue;
-        };
-        scanned += 1;
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            !text.contains(&community),
-            "community found in {}",
-            f.display()
-        );
-    }
+    let scanned = assert_secret_in_no_file(&files, &community, |f| {
+        f.to_string_lossy().contains("/stage")
+    });
     assert!(scanned > 3, "no logs scanned");
     let pm = std::fs::read_to_string(cluster.pacemaker_log(1)).unwrap_or_default();
     assert!(

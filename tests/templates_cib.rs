@@ -15,10 +15,12 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
-use support::{expect_success, overlay_exec, workspace_dir, Cluster, LabDir, Stage};
+use support::{
+    examples_dir, expect_success, output_text, overlay_exec, workspace_dir, Cluster, LabDir, Stage,
+};
 
 /// OCF agents the templates use, with the parameters a stand-in declares when the agent is not
 /// built and has no committed metadata (names from the agents' issues).
@@ -75,18 +77,6 @@ const FENCE_STANDINS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn examples() -> PathBuf {
-    workspace_dir().join("crm-examples")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -102,13 +92,10 @@ fn for_lab(template: &str) -> String {
 /// names that are stand-ins (printed, so a run shows what was really checked).
 fn stage() -> (Stage, Vec<String>) {
     let stage = Stage::from_workspace();
-    let scratch = LabDir::new("standin");
     let mut standins = Vec::new();
     for (name, params) in OCF_STANDINS {
         if !stage.ocf_path(name).is_file() {
-            let script = scratch.path().join(name);
-            write_exec(&script, &standin_ocf(name, params));
-            stage.add_ocf_agent(name, &script);
+            stage.add_ocf_script(name, &standin_ocf(name, params));
             standins.push(format!("ocf:bulwark:{name}"));
         }
     }
@@ -117,22 +104,13 @@ fn stage() -> (Stage, Vec<String>) {
         if sbin.join(name).is_file() {
             continue;
         }
-        let script = scratch.path().join(name);
-        write_exec(&script, &standin_fence(name, params));
-        stage.add_fence_agent(name, &script);
+        stage.add_sbin_script(name, &standin_fence(name, params));
         standins.push((*name).to_string());
     }
     if !standins.is_empty() {
         eprintln!("metadata-only stand-ins (agent not built): {standins:?}");
     }
     (stage, standins)
-}
-
-fn write_exec(path: &Path, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
 fn xml_escape(s: &str) -> String {
@@ -497,7 +475,7 @@ fn crm_verify_file(stage: &Stage, xml: &str) -> Output {
 
 /// Warning and error lines of crm_verify's verbose output.
 fn complaints(out: &Output) -> Vec<String> {
-    text(out)
+    output_text(out)
         .lines()
         .filter(|l| l.contains("warning") || l.contains("error"))
         .map(str::to_string)
@@ -508,12 +486,16 @@ fn complaints(out: &Output) -> Vec<String> {
 fn crm_verify_accepts_every_cib_template() {
     let (stage, _) = stage();
     for t in CIB_TEMPLATES {
-        let out = crm_verify_file(&stage, &with_nodes_online(&read(&examples().join(t))));
-        assert!(out.status.success(), "crm_verify -x {t}:\n{}", text(&out));
+        let out = crm_verify_file(&stage, &with_nodes_online(&read(&examples_dir().join(t))));
+        assert!(
+            out.status.success(),
+            "crm_verify -x {t}:\n{}",
+            output_text(&out)
+        );
         let c = complaints(&out);
         assert!(c.is_empty(), "crm_verify -x {t} complained:\n{c:#?}");
         // As shipped (no status): the only complaints are about the two unseen nodes.
-        let out = crm_verify_file(&stage, &read(&examples().join(t)));
+        let out = crm_verify_file(&stage, &read(&examples_dir().join(t)));
         for line in complaints(&out) {
             assert!(
                 line.contains("unclean but cannot be fenced")
@@ -525,7 +507,7 @@ fn crm_verify_accepts_every_cib_template() {
     }
     // The check has teeth: the same template with a constraint on a resource that does not
     // exist is refused.
-    let xml = with_nodes_online(&read(&examples().join("axigen-cluster.xml")))
+    let xml = with_nodes_online(&read(&examples_dir().join("axigen-cluster.xml")))
         .replace("with-rsc=\"mail-drbd-clone\"", "with-rsc=\"no-such-clone\"");
     let out = crm_verify_file(&stage, &xml);
     assert!(!out.status.success(), "broken template accepted");
@@ -562,7 +544,7 @@ fn template_parameters_are_declared_by_the_agents() {
     let mut metadata: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     let mut checked = 0;
     for t in CIB_TEMPLATES {
-        let root = parse_xml(&read(&examples().join(t)));
+        let root = parse_xml(&read(&examples_dir().join(t)));
         for p in root.all("primitive") {
             let spec = agent_spec(p);
             let (all, required) = metadata
@@ -615,8 +597,8 @@ fn the_xml_and_crmsh_templates_say_the_same() {
         ("axigen-cluster.xml", "axigen-cluster.crm"),
         ("san/axigen-san.xml", "san/axigen-san.crm"),
     ] {
-        let root = parse_xml(&read(&examples().join(xml)));
-        let crm_text = read(&examples().join(crm));
+        let root = parse_xml(&read(&examples_dir().join(xml)));
+        let crm_text = read(&examples_dir().join(crm));
         for p in root.all("primitive") {
             let id = p.attr("id").unwrap_or("");
             let line = format!("primitive {id} {}", agent_spec(p));
@@ -651,10 +633,10 @@ fn standby(cluster: &Cluster, n: u32) {
 /// `crm_verify -L -V` on node `n`: must succeed without a single error or warning line.
 fn verify_live(cluster: &Cluster, n: u32, what: &str) {
     let out = cluster.exec_on(n, &["crm_verify", "-L", "-V"]);
-    let t = text(&out);
+    let t = output_text(&out);
     if !out.status.success() || t.contains("error") || t.contains("warning") {
         // -V shows configuration errors only; say what else the scheduler warned about.
-        let detail = text(&cluster.exec_on(n, &["crm_verify", "-L", "-VVV"]));
+        let detail = output_text(&cluster.exec_on(n, &["crm_verify", "-L", "-VVV"]));
         let detail: Vec<&str> = detail
             .lines()
             .filter(|l| l.contains("warning") || l.contains("error"))
@@ -680,7 +662,7 @@ fn put_in_lab(cluster: &Cluster, name: &str, content: &str) -> String {
 
 /// Runs a pcs template script inside node `n` with the lab's node names; returns its output.
 fn run_pcs_script(cluster: &Cluster, n: u32, script: &str) -> String {
-    let path = examples().join(script);
+    let path = examples_dir().join(script);
     let p = path.to_string_lossy().into_owned();
     cluster.exec_ok_on(n, &["env", "NODE1=node1", "NODE2=node2", "bash", &p])
 }
@@ -765,7 +747,7 @@ fn single_node_cluster_loads_pcs_xml_and_crmsh_alike() {
     let xml_path = put_in_lab(
         &cluster,
         "axigen-cluster.xml",
-        &for_single(&read(&examples().join("axigen-cluster.xml"))),
+        &for_single(&read(&examples_dir().join("axigen-cluster.xml"))),
     );
     cluster.exec_ok(&[
         "cibadmin",
@@ -829,7 +811,7 @@ fn single_node_cluster_loads_pcs_xml_and_crmsh_alike() {
     let crm_path = put_in_lab(
         &cluster,
         "axigen-cluster.crm",
-        &for_lab(&read(&examples().join("axigen-cluster.crm"))),
+        &for_lab(&read(&examples_dir().join("axigen-cluster.crm"))),
     );
     cluster.exec_ok(&["crm", "configure", "load", "update", &crm_path]);
     wait_settled(&cluster);
@@ -846,7 +828,7 @@ fn single_node_cluster_loads_pcs_xml_and_crmsh_alike() {
     let san_xml = put_in_lab(
         &cluster,
         "axigen-san.xml",
-        &for_single(&read(&examples().join("san/axigen-san.xml"))),
+        &for_single(&read(&examples_dir().join("san/axigen-san.xml"))),
     );
     cluster.exec_ok(&[
         "cibadmin",
@@ -869,7 +851,7 @@ fn single_node_cluster_loads_pcs_xml_and_crmsh_alike() {
     let san_crm = put_in_lab(
         &cluster,
         "axigen-san.crm",
-        &for_lab(&read(&examples().join("san/axigen-san.crm"))),
+        &for_lab(&read(&examples_dir().join("san/axigen-san.crm"))),
     );
     cluster.exec_ok(&["crm", "configure", "load", "update", &san_crm]);
     wait_settled(&cluster);
@@ -907,7 +889,7 @@ fn two_node_cluster_takes_the_pcs_script() {
     let before = summarize(&live_configuration(&cluster, 1));
     let cib_file = cluster.lab_dir().join("built.cib");
     let f = cib_file.to_string_lossy().into_owned();
-    let script = examples().join("axigen-cluster.pcs.sh");
+    let script = examples_dir().join("axigen-cluster.pcs.sh");
     let s = script.to_string_lossy().into_owned();
     let out = cluster.exec_ok(&[
         "env",
@@ -926,12 +908,12 @@ fn two_node_cluster_takes_the_pcs_script() {
         "{built:?}"
     );
     let out = cluster.exec(&["crm_verify", "-V", "--xml-file", &f]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 
     // Then live, from node2 this time; both nodes see the same configuration and verify it.
     run_pcs_script(&cluster, 2, "axigen-cluster.pcs.sh");
     wait_settled(&cluster);
-    let expected = summarize(&for_lab(&read(&examples().join("axigen-cluster.xml"))));
+    let expected = summarize(&for_lab(&read(&examples_dir().join("axigen-cluster.xml"))));
     for n in 1..=2 {
         let replicated = cluster.wait_for(Duration::from_secs(30), || {
             summarize(&live_configuration(&cluster, n)) == expected

@@ -11,19 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-use support::{expect_success, wait_for, workspace_dir, LabDir, Netns};
-
-fn examples() -> PathBuf {
-    workspace_dir().join("crm-examples")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{examples_dir, expect_success, output_text, wait_for, workspace_dir, LabDir, Netns};
 
 /// `(name, link 0 address, link 1 address)` of each node in `corosync.conf`'s nodelist.
 fn corosync_nodes(conf: &str) -> Vec<(String, String, String)> {
@@ -67,7 +55,7 @@ impl CorosyncNode {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         std::fs::copy(
-            examples().join("corosync.conf"),
+            examples_dir().join("corosync.conf"),
             dir.join("etc/corosync.conf"),
         )
         .unwrap();
@@ -172,7 +160,7 @@ fn connected_on_link(status: &str, link: u32) -> Vec<String> {
 
 #[test]
 fn corosync_conf_forms_a_two_node_membership_over_two_links() {
-    let conf = std::fs::read_to_string(examples().join("corosync.conf")).unwrap();
+    let conf = std::fs::read_to_string(examples_dir().join("corosync.conf")).unwrap();
     for needle in ["two_node: 1", "transport: knet", "crypto_cipher: aes256"] {
         assert!(conf.contains(needle), "corosync.conf lacks {needle}");
     }
@@ -201,7 +189,7 @@ fn corosync_conf_forms_a_two_node_membership_over_two_links() {
     // the key and seeing it refused.
     for node in [&n1, &n2] {
         let out = node.test_config();
-        assert!(out.status.success(), "corosync -t: {}", text(&out));
+        assert!(out.status.success(), "corosync -t: {}", output_text(&out));
     }
     std::fs::write(n1.dir.join("etc/authkey"), b"short").unwrap();
     let out = n1.test_config();
@@ -218,7 +206,8 @@ fn corosync_conf_forms_a_two_node_membership_over_two_links() {
                         .into_owned();
                     connected_on_link(&s, 0).len() == 1 && connected_on_link(&s, 1).len() == 1
                 }
-                && squeeze(&text(&n.tool(&["corosync-quorumtool", "-s"]))).contains("Quorate: Yes")
+                && squeeze(&output_text(&n.tool(&["corosync-quorumtool", "-s"])))
+                    .contains("Quorate: Yes")
         })
     });
     assert!(
@@ -226,7 +215,7 @@ fn corosync_conf_forms_a_two_node_membership_over_two_links() {
         "no quorate membership over both links; see {}",
         lab.path().display()
     );
-    let quorum = squeeze(&text(&n1.tool(&["corosync-quorumtool", "-s"])));
+    let quorum = squeeze(&output_text(&n1.tool(&["corosync-quorumtool", "-s"])));
     assert!(quorum.contains("Quorate: Yes"), "{quorum}");
     assert!(quorum.contains("2Node"), "two_node flag not set: {quorum}");
     assert!(quorum.contains("Total votes: 2"), "{quorum}");
@@ -236,20 +225,20 @@ fn corosync_conf_forms_a_two_node_membership_over_two_links() {
         n1.ns.ip_ok(&["link", "set", down, "down"]);
         let other = if down == "link0" { 0 } else { 1 };
         let dropped = wait_for(Duration::from_secs(30), || {
-            let s = text(&n1.tool(&["corosync-cfgtool", "-s"]));
+            let s = output_text(&n1.tool(&["corosync-cfgtool", "-s"]));
             connected_on_link(&s, other).is_empty()
         });
         assert!(dropped, "corosync did not notice {down} going down");
-        let q = squeeze(&text(&n1.tool(&["corosync-quorumtool", "-s"])));
+        let q = squeeze(&output_text(&n1.tool(&["corosync-quorumtool", "-s"])));
         assert!(
             q.contains("Total votes: 2") && q.contains("Quorate: Yes"),
             "membership lost with {down} down:\n{q}"
         );
-        let s = text(&n1.tool(&["corosync-cfgtool", "-s"]));
+        let s = output_text(&n1.tool(&["corosync-cfgtool", "-s"]));
         assert_eq!(connected_on_link(&s, up).len(), 1, "{s}");
         n1.ns.ip_ok(&["link", "set", down, "up"]);
         let back = wait_for(Duration::from_secs(30), || {
-            let s = text(&n1.tool(&["corosync-cfgtool", "-s"]));
+            let s = output_text(&n1.tool(&["corosync-cfgtool", "-s"]));
             connected_on_link(&s, other).len() == 1
         });
         assert!(back, "{down} did not come back");
@@ -278,8 +267,8 @@ fn drbd_dump(drbdadm: &str, res: &Path) -> Output {
 }
 
 fn assert_drbd_template(drbdadm: &str, file: &str) {
-    let out = drbd_dump(drbdadm, &examples().join(file));
-    let t = text(&out);
+    let out = drbd_dump(drbdadm, &examples_dir().join(file));
+    let t = output_text(&out);
     assert!(out.status.success(), "{drbdadm} rejects {file}:\n{t}");
     let dump = String::from_utf8_lossy(&out.stdout);
     let squeezed: String = dump.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -312,11 +301,11 @@ fn drbd_resource_files_parse_for_drbd9_and_drbd84() {
     assert_drbd_template("drbdadm", "r0.res");
     assert_drbd_template("/usr/lib/drbd/drbdadm-84", "r0-drbd84.res");
     // The two syntaxes really differ (the reason for two files): DRBD 9 refuses the 8.4 one.
-    let out = drbd_dump("drbdadm", &examples().join("r0-drbd84.res"));
+    let out = drbd_dump("drbdadm", &examples_dir().join("r0-drbd84.res"));
     assert!(
         !out.status.success(),
         "drbdadm 9 accepted 8.4 syntax: {}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -341,7 +330,7 @@ fn handler_paths_are_where_the_packages_install_them() {
             "Cargo.toml packaging does not install {bin} as {dest}"
         );
         for res in ["r0.res", "r0-drbd84.res"] {
-            let t = std::fs::read_to_string(examples().join(res)).unwrap();
+            let t = std::fs::read_to_string(examples_dir().join(res)).unwrap();
             assert!(t.contains(dest), "{res} does not name {dest}");
         }
     }

@@ -5,15 +5,9 @@ mod support;
 
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{overlay_exec, wait_for, workspace_bin, Cluster, Netns, Stage};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{
+    exit_reason, output_text, overlay_exec, wait_for, workspace_bin, Cluster, Netns, Stage,
+};
 
 /// A namespace with a veth pair `va`/`vb`, both up, so `va` has carrier.
 fn vip_netns() -> Netns {
@@ -38,7 +32,7 @@ fn ocf_tester(ns: &Netns, opts: &[&str]) -> Output {
 fn ocf_tester_passes_ipv4() {
     let ns = vip_netns();
     let out = ocf_tester(&ns, &["ip=10.98.7.100", "cidr_netmask=24", "nic=va"]);
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "ocf-tester failed:\n{t}");
     assert!(t.contains("passed all tests"), "{t}");
     // The tester ends with a stop: nothing may be left behind.
@@ -51,7 +45,7 @@ fn ocf_tester_passes_ipv4() {
 fn ocf_tester_passes_ipv6() {
     let ns = vip_netns();
     let out = ocf_tester(&ns, &["ip=fd00:98:7::100", "cidr_netmask=64", "nic=va"]);
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "ocf-tester failed:\n{t}");
     assert!(t.contains("passed all tests"), "{t}");
 }
@@ -87,16 +81,16 @@ fn crm_resource_force_start_check_stop() {
         )
     };
     let check = crm("--force-check");
-    assert_eq!(check.status.code(), Some(7), "{}", text(&check));
+    assert_eq!(check.status.code(), Some(7), "{}", output_text(&check));
     let start = crm("--force-start");
-    assert_eq!(start.status.code(), Some(0), "{}", text(&start));
+    assert_eq!(start.status.code(), Some(0), "{}", output_text(&start));
     assert!(ns
         .ip_ok(&["-4", "addr", "show", "dev", "va"])
         .contains("10.98.8.5/24"));
     let check = crm("--force-check");
-    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert_eq!(check.status.code(), Some(0), "{}", output_text(&check));
     let stop = crm("--force-stop");
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(stop.status.code(), Some(0), "{}", output_text(&stop));
     assert!(!ns
         .ip_ok(&["-4", "addr", "show", "dev", "va"])
         .contains("10.98.8.5"));
@@ -115,7 +109,7 @@ fn pcs_resource_create_under_pacemaker() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "ip {args:?}: {}", text(&out));
+        assert!(out.status.success(), "ip {args:?}: {}", output_text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     ip(&[
@@ -136,16 +130,7 @@ fn pcs_resource_create_under_pacemaker() {
         "monitor",
         "interval=5s",
     ]);
-    let started = cluster.wait_for(Duration::from_secs(60), || {
-        let mon = cluster.exec_ok(&["crm_mon", "-1"]);
-        mon.lines()
-            .any(|l| l.contains("mail-ip") && l.contains("Started node1"))
-    });
-    assert!(
-        started,
-        "mail-ip not started: {}",
-        cluster.exec_ok(&["crm_mon", "-1"])
-    );
+    cluster.assert_started("mail-ip", "node1", Duration::from_secs(60));
     assert!(ip(&["-4", "addr", "show", "dev", "svc0"]).contains("10.98.9.10/24"));
     cluster.exec_ok(&["pcs", "resource", "disable", "mail-ip"]);
     let stopped = cluster.wait_for(Duration::from_secs(60), || {
@@ -192,7 +177,7 @@ fn capture_announcements(ip: &str, mask: &str, filter: &str, count: &str) -> Str
         .env("OCF_RESKEY_arp_interval", "100")
         .output()
         .unwrap();
-    assert!(out.status.success(), "start failed: {}", text(&out));
+    assert!(out.status.success(), "start failed: {}", output_text(&out));
     let captured = dump.wait_with_output().unwrap();
     String::from_utf8_lossy(&captured.stdout).into_owned()
 }
@@ -230,14 +215,6 @@ fn run_agent(ns: &Netns, action: &str, env: &[(&str, &str)]) -> Output {
         cmd.env(format!("OCF_RESKEY_{k}"), v);
     }
     cmd.output().unwrap()
-}
-
-fn exit_reason(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ocf-exit-reason:").map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[test]
@@ -305,7 +282,7 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
                 out.status.code(),
                 Some(6),
                 "{action} {env:?}: {}",
-                text(&out)
+                output_text(&out)
             );
             let reason = exit_reason(&out);
             assert!(
@@ -319,10 +296,15 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
             probe.status.code(),
             Some(7),
             "probe {env:?}: {}",
-            text(&probe)
+            output_text(&probe)
         );
         let stop = run_agent(&ns, "stop", env);
-        assert_eq!(stop.status.code(), Some(0), "stop {env:?}: {}", text(&stop));
+        assert_eq!(
+            stop.status.code(),
+            Some(0),
+            "stop {env:?}: {}",
+            output_text(&stop)
+        );
     }
     // A nic that does not exist on this node: a node-local problem (5), not a config error.
     let out = run_agent(
@@ -334,7 +316,7 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
             ("nic", "nosuch0"),
         ],
     );
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", output_text(&out));
     assert!(exit_reason(&out).contains("nosuch0"));
     // Malformed invocation: 2.
     let agent = workspace_bin("vip");
@@ -382,10 +364,14 @@ fn monitor_states_and_idempotence() {
         .code()
         == Some(1)));
     let out = recurring("monitor");
-    assert!(exit_reason(&out).contains("no carrier"), "{}", text(&out));
+    assert!(
+        exit_reason(&out).contains("no carrier"),
+        "{}",
+        output_text(&out)
+    );
     // A probe never answers 1.
     let probe = run_agent(&ns, "monitor", &env);
-    assert_eq!(probe.status.code(), Some(0), "{}", text(&probe));
+    assert_eq!(probe.status.code(), Some(0), "{}", output_text(&probe));
     ns.ip_ok(&["link", "set", "vb", "up"]);
     assert_eq!(recurring("stop").status.code(), Some(0));
     assert_eq!(

@@ -8,7 +8,7 @@
 //! can reach. [`run_agent`] runs a fence agent with its options on stdin while
 //! [`ArgvWatch`] scans every process's command line for the password.
 //!
-//! Include with `#[path = "support/bmc.rs"] mod bmc;`.
+//! Include with `#[path = "support/bmc.rs"] mod bmc;` next to `mod support;`.
 
 #![allow(dead_code)]
 
@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+pub use crate::support::argv::{ArgvWatch, Watched};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -294,101 +296,6 @@ impl Drop for Bmc {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Scans every `/proc/*/cmdline` on a background thread until dropped or [`ArgvWatch::stop`]
-/// is called, recording each process whose command line contains the needle (a password).
-pub struct ArgvWatch {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Watched>>,
-}
-
-/// What an [`ArgvWatch`] saw.
-#[derive(Debug, Default)]
-pub struct Watched {
-    /// Processes with the needle in argv (shown without it).
-    pub hits: Vec<String>,
-    /// Full scans of /proc.
-    pub scans: usize,
-    /// Sightings of a process whose argv holds the marker.
-    pub marked: usize,
-}
-
-impl ArgvWatch {
-    pub fn start(needle: &str) -> ArgvWatch {
-        ArgvWatch::start_marked(needle, "\0never\0")
-    }
-
-    /// Also counts the processes seen whose argv contains `marker` (the agent's name), so a
-    /// test can show that the watch saw the agent alive.
-    pub fn start_marked(needle: &str, marker: &str) -> ArgvWatch {
-        assert!(needle.len() >= 6, "too short a needle to scan for");
-        let marker = marker.as_bytes().to_vec();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let needle = needle.as_bytes().to_vec();
-        let thread = std::thread::spawn(move || {
-            let mut w = Watched::default();
-            loop {
-                // One more full pass after the stop request, so a short-lived process that
-                // ran until just now has been seen at least once while alive.
-                let last = flag.load(Ordering::SeqCst);
-                if let Ok(dir) = fs::read_dir("/proc") {
-                    for e in dir.flatten() {
-                        let name = e.file_name();
-                        let Some(pid) = name
-                            .to_str()
-                            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-                        else {
-                            continue;
-                        };
-                        if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
-                            if cmdline
-                                .windows(needle.len())
-                                .any(|x| x == needle.as_slice())
-                            {
-                                w.hits
-                                    .push(format!("PID {pid}: {} bytes of argv", cmdline.len()));
-                            }
-                            if cmdline
-                                .windows(marker.len())
-                                .any(|x| x == marker.as_slice())
-                            {
-                                w.marked += 1;
-                            }
-                        }
-                    }
-                }
-                w.scans += 1;
-                if last {
-                    return w;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        });
-        ArgvWatch {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops scanning; returns what it saw (the scan count lets a test assert the watch ran).
-    pub fn stop(mut self) -> Watched {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread
-            .take()
-            .map(|t| t.join().expect("argv watch thread"))
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for ArgvWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

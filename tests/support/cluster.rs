@@ -200,6 +200,32 @@ impl Cluster {
         super::wait_for(timeout, cond)
     }
 
+    /// Waits up to `timeout` until `crm_mon -1`'s text shows resource `id` Started on `node`;
+    /// panics with that text if it does not. The text, not the XML: XML shows a start that is
+    /// still pending as active.
+    pub fn assert_started(&self, id: &str, node: &str, timeout: Duration) {
+        let want = format!("Started {node}");
+        let started = self.wait_for(timeout, || {
+            let mon = self.exec_ok(&["crm_mon", "-1"]);
+            mon.lines().any(|l| l.contains(id) && l.contains(&want))
+        });
+        assert!(
+            started,
+            "{id} not started on {node}: {}",
+            self.exec_ok(&["crm_mon", "-1"])
+        );
+    }
+
+    /// Waits up to `timeout` until the fencer lists device `id` as registered; panics if it
+    /// does not.
+    pub fn assert_fence_registered(&self, id: &str, timeout: Duration) {
+        let registered = self.wait_for(timeout, || {
+            let out = self.exec(&["stonith_admin", "--list-registered"]);
+            String::from_utf8_lossy(&out.stdout).contains(id)
+        });
+        assert!(registered, "{id} not registered with the fencer");
+    }
+
     /// Powers node `n` off the hard way: SIGKILL to its init (by recorded PID, start time
     /// checked) takes corosync, pacemaker and the agents with it, as a fence would.
     pub fn kill_node(&self, n: u32) {

@@ -13,12 +13,18 @@
 //!   UTS and PID namespaces, started with the scripts in `crm-examples/lab/`.
 #![allow(dead_code)]
 
+pub mod argv;
 pub mod cluster;
+pub mod drbd_sim;
 pub mod netns;
 pub mod stage;
 
 #[allow(unused_imports)]
+pub use argv::{argv_holding, ArgvWatch};
+#[allow(unused_imports)]
 pub use cluster::Cluster;
+#[allow(unused_imports)]
+pub use drbd_sim::SimNode;
 #[allow(unused_imports)]
 pub use netns::Netns;
 #[allow(unused_imports)]
@@ -38,9 +44,14 @@ pub fn workspace_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The configuration templates (`crm-examples/`).
+pub fn examples_dir() -> PathBuf {
+    workspace_dir().join("crm-examples")
+}
+
 /// The project's lab scripts (`crm-examples/lab/`).
 pub fn lab_scripts_dir() -> PathBuf {
-    workspace_dir().join("crm-examples").join("lab")
+    examples_dir().join("lab")
 }
 
 /// A test fixture under `tests/fixtures/`.
@@ -76,6 +87,21 @@ pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}{}x{n}", std::process::id())
+}
+
+/// A password unique to this process and call (`prefix`, PID, counter), so a hit in an argv or
+/// log scan can only come from the test that made it. At least 6 characters, short enough for
+/// IPMI v1.5's 16-byte passwords.
+pub fn unique_secret(prefix: &str) -> String {
+    format!("{}z", unique_name(prefix))
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Calls `cond` every 200 ms until it returns true (-> true) or `timeout` has passed (-> false).
@@ -123,6 +149,70 @@ pub fn expect_success(what: &str, out: &Output) -> String {
         );
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a command printed, stdout then stderr, for assertion messages and searches.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The reason an OCF agent gave for its exit status: its last `ocf-exit-reason:` line on
+/// stderr, without the prefix ("" when there is none).
+pub fn exit_reason(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Every regular file below `dir` (symbolic links to files included, linked directories not
+/// followed), for scanning a run's logs for secrets.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => todo.push(p),
+                Ok(_) if p.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Reads each of `files` that can be read, except those `skip` names, and panics naming the
+/// first one that holds `secret` (never quoting it). Returns how many files were read, so a
+/// test can show the scan saw the run's logs.
+pub fn assert_secret_in_no_file(
+    files: &[PathBuf],
+    secret: &str,
+    skip: impl Fn(&Path) -> bool,
+) -> usize {
+    let mut scanned = 0;
+    for f in files.iter().filter(|f| !skip(f)) {
+        let Ok(bytes) = std::fs::read(f) else {
+            continue;
+        };
+        scanned += 1;
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "secret found in {}",
+            f.display()
+        );
+    }
+    scanned
 }
 
 /// A fresh directory for one test's state under the temp dir, mode 0755 (daemons running as

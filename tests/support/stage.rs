@@ -73,6 +73,19 @@ impl Stage {
         self
     }
 
+    /// Writes the script `body` in as `ocf:bulwark:<name>` (a stand-in agent).
+    pub fn add_ocf_script(&self, name: &str, body: &str) -> &Stage {
+        self.write(body, &self.ocf_path(name));
+        self
+    }
+
+    /// Writes the script `body` in as `/usr/sbin/<name>` (a stand-in fence agent, a tool
+    /// wrapper).
+    pub fn add_sbin_script(&self, name: &str, body: &str) -> &Stage {
+        self.write(body, &self.path().join("sbin").join(name));
+        self
+    }
+
     /// Where `ocf:bulwark:<name>` is staged.
     pub fn ocf_path(&self, name: &str) -> PathBuf {
         self.path().join("resource.d").join("bulwark").join(name)
@@ -101,6 +114,22 @@ impl Stage {
     }
 
     fn put(&self, src: &Path, dest: &Path) {
+        self.install(dest, |tmp| {
+            fs::copy(src, tmp)
+                .map(drop)
+                .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), tmp.display()))
+        });
+    }
+
+    fn write(&self, body: &str, dest: &Path) {
+        self.install(dest, |tmp| {
+            fs::write(tmp, body).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()))
+        });
+    }
+
+    /// Fills a temporary file next to `dest` with `fill`, makes it executable and renames it
+    /// into place, so a node reading the stage never sees half a binary.
+    fn install(&self, dest: &Path, fill: impl FnOnce(&Path)) {
         if let Some(name) = dest.file_name().and_then(|n| n.to_str()) {
             // An overlay or ocf:bulwark:NAME with such a name would not mean what it says.
             assert!(
@@ -108,10 +137,8 @@ impl Stage {
                 "bad agent name {name:?}"
             );
         }
-        // Copy then rename, so a node reading the stage never sees half a binary.
         let tmp = dest.with_extension("tmp");
-        fs::copy(src, &tmp)
-            .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), tmp.display()));
+        fill(&tmp);
         set_mode(&tmp, 0o755);
         fs::rename(&tmp, dest)
             .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), dest.display()));
