@@ -37,7 +37,12 @@ dump() {
     | grep -v 'abort_transition_graph' | tail -n 60
   echo "=== kernel"; dmesg | grep -i drbd | tail -n 20
 }
-die() { result "error=$*"; dump; exit 1; }
+# A failure is reported once, and announced to the peer (bw-failed) so it stops waiting too.
+die() {
+  result "error=$*"
+  crm_attribute --node "$NODE" --name bw-failed --update "$(echo "$*" | cut -c1-200)" >/dev/null 2>&1
+  dump; exit 1
+}
 # wait_for SECONDS COMMAND...: poll COMMAND every half second until it succeeds
 wait_for() {
   local end=$(( $(date +%s) + $1 )); shift
@@ -47,7 +52,12 @@ wait_for() {
 say() { crm_attribute --node "$NODE" --name "bw-$1" --update "${2:-1}" >/dev/null 2>&1; }
 hear() { crm_attribute --node "$1" --name "bw-$2" --query --quiet 2>/dev/null; }
 heard() { [ "$(hear "$1" "$2")" = "${3:-1}" ]; }
-await() { wait_for "$1" heard "$2" "$3" "${4:-1}" || die "waited ${1}s for $2 to say $3"; }
+peer_failed() { [ -n "$(hear "$PEER" failed)" ]; }
+heard_or_peer_failed() { heard "$@" || peer_failed; }
+await() {
+  wait_for "$1" heard_or_peer_failed "$2" "$3" "${4:-1}" || die "waited ${1}s for $2 to say $3"
+  peer_failed && die "$PEER failed: $(hear "$PEER" failed)"
+}
 # promotion score of NODE as the cluster holds it (empty when none)
 score_of() { crm_attribute --node "$1" --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null; }
 drbd_role() { drbdadm role r0 2>/dev/null | cut -d/ -f1; }
@@ -63,6 +73,12 @@ nodes_in() { roles | awk -F= -v a="$1" -v b="$2" '$2 == a || $2 == b { print $1 
 promoted() { nodes_in Promoted Master; }
 unpromoted() { nodes_in Unpromoted Slave; }
 failures() { crm_mon -1 --output-as xml 2>/dev/null | grep -c '<failure ' ; }
+# "op_key on node: exit reason" of each failed action
+failed_actions() {
+  crm_mon -1 --output-as xml 2>/dev/null | grep '<failure ' \
+    | sed -n 's/.*op_key="\([^"]*\)" node="\([^"]*\)".*exitreason="\([^"]*\)".*/\1 on \2: \3/p' | paste -sd ';'
+}
+promoted_or_failed() { one_promoted_any || [ "$(failures)" != 0 ]; }
 one_promoted() { [ "$(promoted)" = "$1" ] && [ "$(unpromoted)" = "$2" ]; }
 one_promoted_any() { local p u; p=$(promoted); u=$(unpromoted); [ -n "$p" ] && [ "${p% *}" = "$p" ] && [ -n "$u" ] && [ "$u" != "$p" ]; }
 
@@ -152,7 +168,8 @@ result "clone=$(crm_resource --resource drbd_r0 --query-xml 2>/dev/null | grep -
 
 # ---- 3. exactly one node promoted
 if [ "$NODE" = nodea ]; then
-  wait_for 120 one_promoted_any || die "no single promoted node: promoted='$(promoted)' unpromoted='$(unpromoted)'"
+  wait_for 120 promoted_or_failed || die "no single promoted node: promoted='$(promoted)' unpromoted='$(unpromoted)'"
+  [ "$(failures)" = 0 ] || die "failed actions: $(failed_actions)"
   PRIM=$(promoted)
   sleep 6   # one Unpromoted monitor interval: the promotion must hold
   result "promoted=$(promoted)"
@@ -162,8 +179,9 @@ if [ "$NODE" = nodea ]; then
   result "score.initial.nodeb=$(score_of nodeb)"
   say primary "$PRIM"
 else
-  announced() { [ -n "$(hear nodea primary)" ]; }
+  announced() { [ -n "$(hear nodea primary)" ] || peer_failed; }
   wait_for 180 announced || die "nodea never named the promoted node"
+  peer_failed && die "nodea failed: $(hear nodea failed)"
   PRIM=$(hear nodea primary)
 fi
 result "role.initial=$(drbd_role)"
