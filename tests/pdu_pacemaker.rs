@@ -30,7 +30,7 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
     let secret_file = sim.dir.join("community");
     std::fs::write(&secret_file, format!("{community}\n")).unwrap();
 
-    let watch = ArgvWatch::start_any(&[&community], "fence_bulwark_pdu");
+    let watch = ArgvWatch::start_marked(&community, "fence_bulwark_pdu");
 
     cluster.exec_ok(&[
         "pcs",
@@ -73,16 +73,7 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
         "{hist}"
     );
 
-    let watched = watch.stop();
-    assert!(
-        watched.marked > 0,
-        "the scanner never saw the agent running"
-    );
-    assert!(
-        watched.hits.is_empty(),
-        "community in a cmdline: {:?}",
-        watched.hits
-    );
+    watch.stop().assert_clean();
 
     // every log the run produced: pacemaker, corosync, the simulator's
     let mut files = files_under(cluster.lab_dir());

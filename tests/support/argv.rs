@@ -77,6 +77,18 @@ pub struct Watched {
     pub marked: usize,
 }
 
+impl Watched {
+    /// No process held a secret, and the marked process (the agent) was seen alive at least
+    /// once, so the clean result means something.
+    pub fn assert_clean(&self) {
+        assert!(
+            self.marked > 0,
+            "the argv watch never saw the agent running"
+        );
+        assert!(self.hits.is_empty(), "secret in argv: {:?}", self.hits);
+    }
+}
+
 impl ArgvWatch {
     pub fn start(needle: &str) -> ArgvWatch {
         ArgvWatch::start_marked(needle, "\0never\0")
