@@ -7,7 +7,7 @@
 # Prints nothing on success but the tool directory: $VM_CACHE/tools
 #
 # What it does, idempotently:
-#  1. apt-get install the runtime libraries and firmware qemu-system-x86 needs, plus the
+#  1. apt-get install the runtime libraries and firmware qemu-system-x86 declares, plus the
 #     image build tools (debootstrap, busybox-static, cpio, e2fsprogs, kmod). qemu itself is
 #     NOT installed through apt: on the build machines a backported qemu-utils blocks
 #     `apt-get install qemu-system-x86`, so the packages are downloaded and unpacked with
@@ -22,21 +22,23 @@ T=$VM_CACHE/tools
 mkdir -p "$T"
 export DEBIAN_FRONTEND=noninteractive
 
-HOST_PACKAGES=(
-  seabios ipxe-qemu libfdt1 libslirp0 libcapstone4 libpmem1 libdaxctl1 libndctl6 librdmacm1
-  libibverbs1 libusb-1.0-0 libusbredirparser1 libspice-server1 libcacard0 libvdeplug2
-  libbrlapi0.8 libepoxy0 liborc-0.4-0 libgstreamer-plugins-base1.0-0 libopus0 libsndio7.0
-  libaio1 libjpeg62-turbo libpixman-1-0 libpng16-16 libnuma1 liburing2 libgnutls30 libsdl2-2.0-0
-  libvirglrenderer1 libxkbcommon0 libasound2 libpulse0 libjack-jackd2-0 libpipewire-0.3-0
-  libfuse3-3 libseccomp2 libglib2.0-0 zlib1g libzstd1 libbpf1 libgbm1 libgl1 libncursesw6
-  busybox-static cpio e2fsprogs kmod debootstrap
-)
+apt_updated=
+apt_update() { [ -n "$apt_updated" ] || { apt-get update -q >/dev/null; apt_updated=1; }; }
+QEMU_PACKAGES=(qemu-system-x86 qemu-system-common qemu-system-data)
+# qemu's own dependencies (libraries, seabios, ipxe), as the packages declare them
+qemu_deps() {
+  apt-cache depends --no-recommends --no-suggests "${QEMU_PACKAGES[@]}" 2>/dev/null \
+    | awk '$1 ~ /^\|?(Pre)?Depends:$/ && $2 !~ /^</ && $2 !~ /^qemu-/ {print $2}' | sort -u
+}
+deps=$(qemu_deps)
+[ -n "$deps" ] || { apt_update; deps=$(qemu_deps); }
+[ -n "$deps" ] || { echo "vm-drbd: apt knows no qemu-system-x86" >&2; exit 1; }
+# shellcheck disable=SC2206
+HOST_PACKAGES=($deps busybox-static cpio e2fsprogs kmod debootstrap)
 missing=()
 for p in "${HOST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-apt_updated=
-apt_update() { [ -n "$apt_updated" ] || { apt-get update -q >/dev/null; apt_updated=1; }; }
 if ((${#missing[@]})); then
   echo "vm-drbd: installing ${missing[*]}" >&2
   apt_update
@@ -59,16 +61,14 @@ unpack() {
   if [ -f "$dir/.version" ] && [ "$(cat "$dir/.version")" = "$want" ]; then return 0; fi
   local dl
   dl=$(mktemp -d "$T/dl.XXXXXX")
-  # the _apt sandbox user must be able to write the download directory
-  chmod 755 "$dl"
-  (cd "$dl" && apt-get download -q $want >&2) || { rm -rf "$dl"; exit 1; }
+  (cd "$dl" && apt-get download -q -o APT::Sandbox::User=root $want >&2) || { rm -rf "$dl"; exit 1; }
   rm -rf "$dir.new" && mkdir -p "$dir.new"
   for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$dir.new"; done
   echo "$want" > "$dir.new/.version"
   rm -rf "$dir" "$dl" && mv "$dir.new" "$dir"
 }
 
-unpack "$T/qemu" qemu-system-x86 qemu-system-common qemu-system-data
+unpack "$T/qemu" "${QEMU_PACKAGES[@]}"
 kernel_pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 if [ -z "$kernel_pkg" ]; then apt_update; kernel_pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); fi
 [ -n "$kernel_pkg" ] || { echo "vm-drbd: cannot tell which kernel linux-image-amd64 depends on" >&2; exit 1; }

@@ -59,7 +59,6 @@ cleanup() { kill_ours TERM; sleep 1; kill_ours KILL; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-KV=$(cat "$IMG/kernel-version")
 boot() { # boot NAME N(1|2) NETROLE(server=on|server=off)
   local name=$1 n=$2 role=$3
   # The root disk is the cached image opened with snapshot=on: writes go to a throwaway overlay.
@@ -84,7 +83,7 @@ boot() { # boot NAME N(1|2) NETROLE(server=on|server=off)
 start=$(date +%s.%N)
 rm -f "$W"/*.sock
 boot nodea 1 server=on
-for i in $(seq 50); do [ -S "$W/ring0.sock" ] && [ -S "$W/repl.sock" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -S "$W/ring0.sock" ] && [ -S "$W/repl.sock" ] && break; sleep 0.1; done
 boot nodeb 2 server=off
 echo "run2: qemu pids ${pids[*]} (work dir $W)" >&2
 

@@ -262,7 +262,8 @@ wait_for 90 sh -c '! grep -q "cs:" /proc/drbd' || die "DRBD still up after the c
 compare down
 compare down-probe 0
 result "done=1"
-say done
-if [ "$NODE" = nodea ]; then wait_for 60 heard nodeb done; fi
+say finished
+# nodea stays up until nodeb is through (its crm_attribute calls need the cluster)
+if [ "$NODE" = nodea ]; then wait_for 60 heard nodeb finished; fi
 dump > /dev/null
 exit 0

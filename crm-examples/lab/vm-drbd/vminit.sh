@@ -16,7 +16,7 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t tmpfs tmpfs /run; mo
 # libqb (corosync, Pacemaker IPC) needs /dev/shm
 mkdir -p /run/lock /var/lib/drbd /dev/shm /dev/pts /payload
 mount -t tmpfs tmpfs /dev/shm; mount -t devpts devpts /dev/pts
-NODE=vm RING0= REPL= VMTIMEOUT=240
+NODE=vm RING0='' REPL='' VMTIMEOUT=240
 for a in $(cat /proc/cmdline); do
   case $a in
     node=*) NODE=${a#node=} ;;
