@@ -44,7 +44,6 @@ for r in $(seq "$ROUNDS"); do
             else
                 echo "RESULT scenario=$sc agents=$agents failed=yes" >> "$out/results"
                 echo "  $sc: not recovered ($(grep 'bulwark-lab:' "$out/$agents-$r.$sc.log" | tail -n 1))"
-                break   # the lab is in an unknown state: next lab
             fi
         done
         "$LAB" down > /dev/null 2>&1 || true
