@@ -56,6 +56,43 @@ fn pause(interval: Duration, deadline: Deadline) -> bool {
     !deadline.expired()
 }
 
+/// Sends every message in `messages` to the socket address `to` (a `sockaddr_ll` or
+/// `sockaddr_in6`) in each of `count` rounds, `interval` apart. Stops early (without error)
+/// when the deadline passes; returns the number of messages sent.
+fn send_rounds<A>(
+    fd: &OwnedFd,
+    to: &A,
+    messages: &[Vec<u8>],
+    count: u32,
+    interval: Duration,
+    deadline: Deadline,
+) -> Result<u32, Errno> {
+    let mut sent = 0;
+    for round in 0..count {
+        if round > 0 && !pause(interval, deadline) {
+            break;
+        }
+        for m in messages {
+            // SAFETY: buffer and address point to live memory of the given lengths.
+            let r = unsafe {
+                libc::sendto(
+                    fd.as_raw_fd(),
+                    m.as_ptr().cast(),
+                    m.len(),
+                    0,
+                    (to as *const A).cast(),
+                    size_of::<A>() as libc::socklen_t,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::last());
+            }
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
 /// Sends `count` rounds of gratuitous ARP for `ip` on interface `ifindex` with hardware
 /// address `mac`, `interval` apart. Each round carries one frame per form in `ops`. Stops early
 /// (without error) when the deadline passes; returns the number of frames sent.
@@ -84,30 +121,7 @@ pub fn send_gratuitous_arp(
             f
         })
         .collect();
-    let mut sent = 0;
-    for round in 0..count {
-        if round > 0 && !pause(interval, deadline) {
-            break;
-        }
-        for f in &frames {
-            // SAFETY: buffer and address point to live memory of the given lengths.
-            let r = unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    f.as_ptr().cast(),
-                    f.len(),
-                    0,
-                    (&to as *const libc::sockaddr_ll).cast(),
-                    size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                )
-            };
-            if r < 0 {
-                return Err(Errno::last());
-            }
-            sent += 1;
-        }
-    }
-    Ok(sent)
+    send_rounds(&fd, &to, &frames, count, interval, deadline)
 }
 
 fn sockaddr_in6(ip: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
@@ -156,26 +170,5 @@ pub fn send_unsolicited_na(
     let to = sockaddr_in6(packet::ALL_NODES, ifindex);
     let mut msg = Vec::with_capacity(packet::NA_LEN);
     packet::encode_unsolicited_na(ip, ip, mac, &mut msg);
-    let mut sent = 0;
-    for round in 0..count {
-        if round > 0 && !pause(interval, deadline) {
-            break;
-        }
-        // SAFETY: buffer and address point to live memory of the given lengths.
-        let r = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&to as *const libc::sockaddr_in6).cast(),
-                size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(Errno::last());
-        }
-        sent += 1;
-    }
-    Ok(sent)
+    send_rounds(&fd, &to, &[msg], count, interval, deadline)
 }
