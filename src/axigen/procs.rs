@@ -522,15 +522,9 @@ impl StartSpec {
     }
 }
 
-/// Starts the program detached: a new session (so Pacemaker's SIGKILL of the agent's process
-/// group never reaches the mail server), reparented away from the agent by a double fork (so
-/// it is no zombie of ours and looks as Axigen does when started by its init script), stdin
-/// from /dev/null, output to the log or /dev/null, as `run_as`. Returns once the program is
-/// exec'd (an exec failure, e.g. a missing binary, is the error); whether it then serves is
-/// for the caller to poll.
-pub fn start_detached(spec: &StartSpec) -> Result<(), String> {
-    let name = spec.program.display().to_string();
-    let out = match &spec.log {
+/// stdout and stderr for a started program: both appended to `log`, or /dev/null.
+pub(crate) fn log_streams(log: Option<&Path>) -> Result<(Stdio, Stdio), String> {
+    let out = match log {
         Some(path) => std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -544,6 +538,18 @@ pub fn start_detached(spec: &StartSpec) -> Result<(), String> {
     let err = out
         .try_clone()
         .map_err(|e| format!("cannot duplicate the log descriptor: {e}"))?;
+    Ok((Stdio::from(out), Stdio::from(err)))
+}
+
+/// Starts the program detached: a new session (so Pacemaker's SIGKILL of the agent's process
+/// group never reaches the mail server), reparented away from the agent by a double fork (so
+/// it is no zombie of ours and looks as Axigen does when started by its init script), stdin
+/// from /dev/null, output to the log or /dev/null, as `run_as`. Returns once the program is
+/// exec'd (an exec failure, e.g. a missing binary, is the error); whether it then serves is
+/// for the caller to poll.
+pub fn start_detached(spec: &StartSpec) -> Result<(), String> {
+    let name = spec.program.display().to_string();
+    let (out, err) = log_streams(spec.log.as_deref())?;
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .env_clear()

@@ -423,7 +423,7 @@ impl Settings {
     /// must not be in our process group), output to the log, within `deadline`.
     fn run_tool(&self, mut cmd: Command, verb: &str, deadline: &Deadline) -> Result<(), Fault> {
         let shown = cmd.get_program().to_string_lossy().into_owned();
-        let (out, err) = log_streams(self.log_file.as_deref()).map_err(Fault::failed)?;
+        let (out, err) = procs::log_streams(self.log_file.as_deref()).map_err(Fault::failed)?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         // SAFETY: setsid(2) is async-signal-safe and touches no memory of ours.
         unsafe {
@@ -595,22 +595,6 @@ fn require_executable(what: &str, path: &Path) -> Result<(), Fault> {
 fn read_pidfile(path: &Path) -> Option<i32> {
     let text = std::fs::read_to_string(path).ok()?;
     text.split_whitespace().next()?.parse().ok()
-}
-
-fn log_streams(log: Option<&Path>) -> Result<(Stdio, Stdio), String> {
-    let f = match log {
-        Some(p) => std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .map_err(|e| format!("cannot open the log {}: {e}", p.display()))?,
-        None => std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/null")
-            .map_err(|e| format!("cannot open /dev/null: {e}"))?,
-    };
-    let g = f.try_clone().map_err(|e| format!("log descriptor: {e}"))?;
-    Ok((Stdio::from(f), Stdio::from(g)))
 }
 
 /// The last non-empty line of a (server) log, printable and short, for a start failure.
