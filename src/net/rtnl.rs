@@ -512,35 +512,26 @@ fn io_errno(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-fn read_i32(b: &[u8], what: &'static str) -> RtnlResult<i32> {
-    let a: [u8; 4] = b
-        .get(..4)
+/// The first `N` bytes of an attribute, or a malformed-reply error naming `what`.
+fn read_array<const N: usize>(b: &[u8], what: &'static str) -> RtnlResult<[u8; N]> {
+    b.get(..N)
         .and_then(|s| s.try_into().ok())
-        .ok_or(NetlinkCause::Malformed(what))?;
-    Ok(i32::from_ne_bytes(a))
+        .ok_or(NetlinkCause::Malformed(what))
+}
+
+fn read_i32(b: &[u8], what: &'static str) -> RtnlResult<i32> {
+    read_array(b, what).map(i32::from_ne_bytes)
 }
 
 fn read_u32(b: &[u8], what: &'static str) -> RtnlResult<u32> {
-    let a: [u8; 4] = b
-        .get(..4)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(NetlinkCause::Malformed(what))?;
-    Ok(u32::from_ne_bytes(a))
+    read_array(b, what).map(u32::from_ne_bytes)
 }
 
 fn read_ip(b: &[u8], ipv6: bool, what: &'static str) -> RtnlResult<IpAddr> {
     if ipv6 {
-        let a: [u8; 16] = b
-            .get(..16)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(NetlinkCause::Malformed(what))?;
-        Ok(IpAddr::V6(Ipv6Addr::from(a)))
+        read_array::<16>(b, what).map(|a| IpAddr::V6(Ipv6Addr::from(a)))
     } else {
-        let a: [u8; 4] = b
-            .get(..4)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(NetlinkCause::Malformed(what))?;
-        Ok(IpAddr::V4(Ipv4Addr::from(a)))
+        read_array::<4>(b, what).map(|a| IpAddr::V4(Ipv4Addr::from(a)))
     }
 }
 
