@@ -4,6 +4,7 @@
 
 #[path = "support/pdu.rs"]
 mod pdu;
+mod support;
 
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,6 @@
 
 use std::fs;
 use std::net::UdpSocket;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -137,25 +136,9 @@ impl Bmc {
             );
             fs::write(dir.join("lan.conf"), conf).expect("write lan.conf");
             let log = fs::File::create(dir.join("ipmi_sim.log")).expect("create log");
-            // `ip netns exec` joins the namespace and execs ipmi_sim in place (no fork), so
-            // the child's PID is the simulator's.
-            let mut cmd = match netns {
-                Some(ns) => {
-                    let mut c = Command::new("ip");
-                    c.args(["netns", "exec", ns, "ipmi_sim"]);
-                    c
-                }
-                None => Command::new("ipmi_sim"),
-            };
-            // If the test process dies without running Drop (SIGKILL, abort), take the
-            // simulator with it. The signal follows the spawning thread, which is the test's
-            // own thread and outlives the Bmc value.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
+            // The signal follows the spawning thread, which is the test's own thread and
+            // outlives the Bmc value.
+            let mut cmd = crate::support::sim_command("ipmi_sim", netns, libc::SIGKILL);
             let child = cmd
                 .arg("-c")
                 .arg(dir.join("lan.conf"))

@@ -104,6 +104,30 @@ pub fn free_tcp_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A command for a simulator (`ipmi_sim`, `snmpd`): `program` in our network namespace, or in
+/// `netns` through `ip netns exec` (which execs it in place, so the child's PID stays the
+/// program's). It gets `death_signal` when the thread that spawned it ends, so a test process
+/// killed before its Drop guards ran leaves no simulator behind.
+pub fn sim_command(program: &str, netns: Option<&str>, death_signal: libc::c_int) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
+        None => Command::new(program),
+    };
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, death_signal);
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// Calls `cond` every 200 ms until it returns true (-> true) or `timeout` has passed (-> false).
 /// Tests assert on the result; the timeout is a bound on waiting, not a performance claim.
 pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {

@@ -5,16 +5,15 @@
 //! observes (and sets) the relays without going through SNMP. Dropping the [`PduSim`] stops
 //! snmpd by PID and removes the directory.
 //!
-//! Include with `#[path = "support/pdu.rs"] mod pdu;`.
+//! Include with `#[path = "support/pdu.rs"] mod pdu;` next to `mod support;`.
 
 #![allow(dead_code)]
 
 use std::fs;
 use std::net::UdpSocket;
 use std::os::unix::fs::DirBuilderExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -215,23 +214,9 @@ impl PduSim {
                 .replace("@STATE_DIR@", &dir.to_string_lossy());
             fs::write(dir.join("snmpd.conf"), conf).expect("write snmpd.conf");
             let log = fs::File::create(dir.join("snmpd.log")).expect("snmpd.log");
-            let mut cmd = match &config.netns {
-                Some(ns) => {
-                    // `ip netns exec` execs snmpd: the child PID stays snmpd's own.
-                    let mut c = Command::new("ip");
-                    c.args(["netns", "exec", ns, "snmpd"]);
-                    c
-                }
-                None => Command::new("snmpd"),
-            };
-            // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGTERM snmpd when
-            // the thread that started it dies, so an aborted test run leaves no agent behind.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
+            // SIGTERM, the signal stop() sends too.
+            let mut cmd =
+                crate::support::sim_command("snmpd", config.netns.as_deref(), libc::SIGTERM);
             let child = cmd
                 .args(["-f", "-Lo", "-C", "-I", "-smux", "-c"])
                 .arg(dir.join("snmpd.conf"))
