@@ -242,14 +242,12 @@ impl LocalResource {
         Ok(dump_allows_two_primaries(&out.stdout_str()))
     }
 
-    /// Brings the resource up without networking: DRBD 9 `adjust --skip-net` (creates the
-    /// resource and minors, attaches), 8.4 `attach`.
+    /// Brings the resource up: DRBD 9 `adjust --skip-net` (creates the resource and minors,
+    /// attaches; connecting is left to start). 8.4 has neither `--skip-net` nor an attach that
+    /// creates the minor ("(127) Device minor not allocated", seen on the real module), so
+    /// there `adjust` creates, attaches and connects in one step.
     pub fn attach(&self, version: DrbdVersion, deadline: &Deadline) -> Result<(), DrbdError> {
-        if version.is_v9() {
-            self.tools.adjust(&self.name, true, deadline)
-        } else {
-            self.tools.attach(&self.name, deadline)
-        }
+        self.tools.adjust(&self.name, version.is_v9(), deadline)
     }
 
     /// Loads the kernel module (`modprobe -s drbd <drbdadm sh-mod-parms>`).

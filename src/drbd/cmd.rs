@@ -319,6 +319,13 @@ impl DrbdTools {
                 kind: ExitKind::NoModule,
                 ..
             }) if !self.module_loaded() => return Ok(None),
+            // 8.4 `sh-status` of a resource that is configured but not up in the kernel:
+            // no output at all, exit 19 (observed on the real 8.4.11 module).
+            Err(DrbdError::Exit {
+                code: Some(19),
+                ref stderr,
+                ..
+            }) if source == StatusSource::ShStatus && stderr.is_empty() => return Ok(None),
             Err(e) => return Err(e),
         };
         let text = std::str::from_utf8(&out.stdout)

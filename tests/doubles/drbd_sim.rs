@@ -657,6 +657,9 @@ fn drbdsetup(st: &mut State, args: &[String]) {
                 }
             }
         }
+        // The real 8.4 drbdsetup (seen in the VM lab) prints nothing and exits 19 for a
+        // resource that is configured but not up in the kernel.
+        "sh-status" if !st.yes("up") => std::process::exit(19),
         "sh-status" => print(&sh_status(st, &res)),
         "role" | "cstate" | "dstate" => query(st, cmd, &res),
         "wait-connect-resource" | "wait-connect-connection" | "wait-connect" => {
