@@ -13,8 +13,8 @@
 # pacemaker.log. Target: ours <= stock in every scenario, agents' share <= 10%.
 # A scenario the stock stack does not recover from within LAB_SETTLE_TIMEOUT (default 120 s)
 # is reported as such (IPaddr2 does not watch the link, for instance).
+: "${ROUNDS:=1}"   # before common.sh, whose default (5) is meant for quick commands
 . "$(dirname "$0")/common.sh"
-: "${ROUNDS:=1}"
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(power corosync axigen link bmc)
 [ "$(id -u)" = 0 ] || { echo "lab-failover.sh: run as root" >&2; exit 4; }
