@@ -195,13 +195,9 @@ fn wrong_password_silence_and_no_bmc_are_failures_with_their_reason() {
         let r = rig.run(action, "login_timeout=1\n");
         assert_eq!(r.code, Some(1), "{action}: {r:?}");
         assert!(r.stdout.is_empty(), "{action}: {r:?}");
-        assert!(
-            r.stderr.starts_with(&format!(
-                "no answer from 127.0.0.1:{} within 1.0 s",
-                rig.proxy.port
-            )),
-            "{action}: {r:?}"
-        );
+        // A silent BMC costs the whole 1 s login budget (plus scheduling delay).
+        let waited = waited_for(&r.stderr, rig.proxy.port);
+        assert!((0.9..3.0).contains(&waited), "{action}: {r:?}");
     }
     assert_eq!(rig.bmc.power_on(), Some(true));
 
@@ -214,9 +210,19 @@ fn wrong_password_silence_and_no_bmc_are_failures_with_their_reason() {
     );
     let r = run_agent(&workspace_bin("fence_bulwark_ipmi"), &stdin, &password);
     assert_eq!(r.code, Some(1), "{r:?}");
+    // Nobody listens: the port-unreachable answers give the verdict within the budget.
+    let waited = waited_for(&r.stderr, port);
     assert!(
-        r.stderr
-            .starts_with(&format!("no answer from 127.0.0.1:{port} within 1.0 s")),
+        waited < 1.5 && r.stderr.contains("port unreachable"),
         "{r:?}"
     );
+}
+
+/// The seconds quoted in "no answer from 127.0.0.1:PORT within N s …"; panics otherwise.
+fn waited_for(stderr: &str, port: u16) -> f64 {
+    stderr
+        .strip_prefix(&format!("no answer from 127.0.0.1:{port} within "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a no-answer line: {stderr}"))
 }

@@ -111,13 +111,24 @@ impl Transport {
         let max_wait = self.retry.max_wait.max(wait);
         let mut bad: Option<Malformed> = None;
         let mut refused = false;
+        // ICMP port unreachable in a row. Nothing listens on that port: after a few quick
+        // resends (a BMC restarting its LAN service answers again within them) the verdict is
+        // given at once, so pacemaker-fenced escalates to the next fencing level instead of
+        // spending the whole login timeout here.
+        let mut refusals = 0u32;
         let mut buf = [0u8; 1024];
-        while !deadline.expired() {
+        'attempts: while !deadline.expired() {
             let packet = build();
             match self.sock.send(&packet) {
                 Ok(_) => {}
                 // An earlier ICMP port unreachable surfaces here on a connected socket.
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => refused = true,
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                    refused = true;
+                    refusals += 1;
+                    if refusals >= MAX_REFUSALS {
+                        break 'attempts;
+                    }
+                }
                 Err(e) => {
                     return Err(IpmiError::Io {
                         peer: self.peer,
@@ -140,21 +151,27 @@ impl Transport {
                     });
                 }
                 match self.sock.recv(&mut buf) {
-                    Ok(n) => match judge(&buf[..n]) {
-                        Seen::Ignore => {}
-                        Seen::Bad(m) => bad = Some(m),
-                        Seen::Done(r) => {
-                            self.slowest.set(self.slowest.get().max(start.elapsed()));
-                            return r;
+                    Ok(n) => {
+                        refusals = 0;
+                        match judge(&buf[..n]) {
+                            Seen::Ignore => {}
+                            Seen::Bad(m) => bad = Some(m),
+                            Seen::Done(r) => {
+                                self.slowest.set(self.slowest.get().max(start.elapsed()));
+                                return r;
+                            }
                         }
-                    },
+                    }
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         break
                     }
                     Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                        // Nothing listens (yet): wait out this attempt, then resend.
                         refused = true;
-                        std::thread::sleep(attempt_end.remaining());
+                        refusals += 1;
+                        if refusals >= MAX_REFUSALS {
+                            break 'attempts;
+                        }
+                        std::thread::sleep(attempt_end.cap(REFUSED_RESEND));
                         break;
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -167,7 +184,9 @@ impl Transport {
                     }
                 }
             }
-            wait = (wait * 2).min(max_wait);
+            if refusals == 0 {
+                wait = (wait * 2).min(max_wait);
+            }
         }
         Err(match bad {
             Some(detail) => IpmiError::Malformed {
@@ -183,6 +202,11 @@ impl Transport {
         })
     }
 }
+
+/// Port-unreachable answers in a row after which the BMC is declared absent.
+const MAX_REFUSALS: u32 = 3;
+/// Pause before resending after a port-unreachable answer.
+const REFUSED_RESEND: Duration = Duration::from_millis(100);
 
 fn random_bytes<const N: usize>(peer: SocketAddr) -> Result<[u8; N], IpmiError> {
     let mut b = [0u8; N];
