@@ -381,3 +381,49 @@ fn monitor_states_and_idempotence() {
     );
     assert_eq!(recurring("monitor").status.code(), Some(7));
 }
+
+/// With `arp_bg` (the default) start returns while a detached announcer keeps sending: the
+/// executor gets its answer at once and the announcer holds none of its pipes.
+#[test]
+fn background_announcer_outlives_start_in_its_own_session() {
+    let ns = vip_netns();
+    let env = [
+        ("ip", "10.98.13.1"),
+        ("cidr_netmask", "24"),
+        ("nic", "va"),
+        ("arp_count", "50"),
+        ("arp_interval", "200"),
+    ];
+    // output() reads stdout and stderr to their end: it returns only once no process holds
+    // them, so a returned call proves the announcer released them.
+    let out = run_agent(&ns, "start", &env);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let me = std::process::id();
+    let announcers: Vec<u32> = ns
+        .pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .map(|p| p.to_string_lossy().ends_with("/vip"))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(announcers.len(), 1, "one announcer still running");
+    let pid = announcers[0];
+    let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid as i32))).unwrap();
+    assert_eq!(
+        sid.as_raw() as u32,
+        pid,
+        "the announcer leads its own session"
+    );
+    assert_ne!(sid.as_raw() as u32, me);
+    for fd in 0..3 {
+        let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"), "fd {fd}");
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(run_agent(&ns, "stop", &env).status.code(), Some(0));
+}

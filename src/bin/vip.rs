@@ -131,12 +131,19 @@ impl Vip {
         if cfg.arp_count == 0 {
             return;
         }
-        if cfg.arp_bg && ip.is_ipv4() && detach() {
-            // In the detached child: its own budget, independent of our operation timeout.
-            let budget = cfg.arp_interval * cfg.arp_count + Duration::from_secs(5);
-            let _ = net::announce(ip, target, &opts, Deadline::after(budget));
-            // SAFETY: leaving the forked child without running the parent's exit handlers.
-            unsafe { libc::_exit(0) };
+        if cfg.arp_bg && ip.is_ipv4() {
+            match detach() {
+                Detached::Child => {
+                    // Its own budget, independent of our operation timeout.
+                    let budget = cfg.arp_interval * cfg.arp_count + Duration::from_secs(5);
+                    let _ = net::announce(ip, target, &opts, Deadline::after(budget));
+                    // SAFETY: leaving the forked child without running the parent's exit
+                    // handlers.
+                    unsafe { libc::_exit(0) };
+                }
+                Detached::Parent => return,
+                Detached::Failed => {}
+            }
         }
         match net::announce(ip, target, &opts, ctx.deadline) {
             Ok(net::Announced::Sent(n)) => {
@@ -151,9 +158,15 @@ impl Vip {
     }
 }
 
-/// Forks a detached announcer. Returns true in the child, false in the parent (or when the
-/// fork fails, in which case the parent announces itself).
-fn detach() -> bool {
+enum Detached {
+    Child,
+    Parent,
+    /// No child: the caller announces in the foreground.
+    Failed,
+}
+
+/// Forks a detached announcer.
+fn detach() -> Detached {
     // SAFETY: the agent is single-threaded here; the child only sends packets and exits.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
@@ -171,9 +184,10 @@ fn detach() -> bool {
                     unsafe { libc::dup2(null.as_raw_fd(), fd) };
                 }
             }
-            true
+            Detached::Child
         }
-        Ok(nix::unistd::ForkResult::Parent { .. }) | Err(_) => false,
+        Ok(nix::unistd::ForkResult::Parent { .. }) => Detached::Parent,
+        Err(_) => Detached::Failed,
     }
 }
 
