@@ -204,11 +204,13 @@ fn per_outlet_hook_runs_on_off() {
     let d = deadline();
     dev.set_outlet(1, PowerAction::Off, &d).unwrap();
     dev.set_outlet(2, PowerAction::Off, &d).unwrap();
+    // The shell creates the file before echo writes into it: wait for a whole line.
     let end = Instant::now() + Duration::from_secs(5);
-    while !marker.exists() && Instant::now() < end {
+    let mut got = String::new();
+    while !got.ends_with('\n') && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
+        got = std::fs::read_to_string(&marker).unwrap_or_default();
     }
-    let got = std::fs::read_to_string(&marker).unwrap_or_default();
     assert_eq!(got.trim(), "2 node2 off");
 }
 
