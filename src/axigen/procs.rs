@@ -158,21 +158,9 @@ pub fn classify(axigen: &[ProcInfo], others: &[ProcInfo]) -> AxigenProcs {
         .find(|r| has_children(r))
         .or_else(|| roots.first())
         .map(|r| **r);
-    let below = |root: i32, set: &[ProcInfo]| -> HashSet<i32> {
-        let mut found: HashSet<i32> = HashSet::from([root]);
-        loop {
-            let before = found.len();
-            for p in set {
-                if found.contains(&p.ppid) {
-                    found.insert(p.pid);
-                }
-            }
-            if found.len() == before {
-                return found;
-            }
-        }
-    };
-    let tree = supervisor.map_or_else(HashSet::new, |s| below(s.pid, axigen));
+    let tree = supervisor.map_or_else(HashSet::new, |s| {
+        with_descendants(HashSet::from([s.pid]), axigen)
+    });
     let mut out = AxigenProcs {
         supervisor,
         ..Default::default()
@@ -190,18 +178,7 @@ pub fn classify(axigen: &[ProcInfo], others: &[ProcInfo]) -> AxigenProcs {
     if !others.is_empty() {
         let mut everything: Vec<ProcInfo> = axigen.to_vec();
         everything.extend_from_slice(others);
-        let mut found: HashSet<i32> = ours.clone();
-        loop {
-            let before = found.len();
-            for p in &everything {
-                if found.contains(&p.ppid) {
-                    found.insert(p.pid);
-                }
-            }
-            if found.len() == before {
-                break;
-            }
-        }
+        let found = with_descendants(ours, &everything);
         out.helpers = others
             .iter()
             .filter(|p| found.contains(&p.pid))
@@ -211,8 +188,29 @@ pub fn classify(axigen: &[ProcInfo], others: &[ProcInfo]) -> AxigenProcs {
     out
 }
 
+/// `found` and every process of `set` below one of them (parent links followed to a fixpoint,
+/// whatever order `set` is in).
+fn with_descendants(mut found: HashSet<i32>, set: &[ProcInfo]) -> HashSet<i32> {
+    loop {
+        let before = found.len();
+        for p in set {
+            if found.contains(&p.ppid) {
+                found.insert(p.pid);
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
+}
+
 fn read_stat(pid: i32) -> Option<ProcInfo> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// [`read_stat`] of a process that still runs (not a zombie, not dead).
+fn read_live_stat(pid: i32) -> Option<ProcInfo> {
+    read_stat(pid).filter(|p| p.state != 'Z' && p.state != 'X')
 }
 
 /// Whether process `pid` matches `identity` (exe, then owner and cwd when asked).
@@ -244,9 +242,7 @@ fn matches_identity(pid: i32, identity: &Identity) -> bool {
 /// Whether process `pid` is one of the server's (same test as [`scan`] applies), e.g. the pid
 /// read from a pidfile: a stale pidfile naming another program answers false.
 pub fn is_member(pid: i32, identity: &Identity) -> bool {
-    pid > 0
-        && matches_identity(pid, identity)
-        && read_stat(pid).is_some_and(|p| p.state != 'Z' && p.state != 'X')
+    pid > 0 && matches_identity(pid, identity) && read_live_stat(pid).is_some()
 }
 
 fn pids() -> std::io::Result<impl Iterator<Item = i32>> {
@@ -268,17 +264,9 @@ pub fn scan(identity: &Identity, descendants: bool) -> std::io::Result<AxigenPro
             continue;
         }
         if matches_identity(pid, identity) {
-            if let Some(info) = read_stat(pid) {
-                if info.state != 'Z' && info.state != 'X' {
-                    axigen.push(info);
-                }
-            }
+            axigen.extend(read_live_stat(pid));
         } else if descendants {
-            if let Some(info) = read_stat(pid) {
-                if info.state != 'Z' && info.state != 'X' {
-                    others.push(info);
-                }
-            }
+            others.extend(read_live_stat(pid));
         }
     }
     Ok(classify(&axigen, &others))
