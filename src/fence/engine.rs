@@ -89,12 +89,21 @@ fn plug_label(plug: &str) -> String {
     }
 }
 
-fn read_all(
+/// A reading of every plug. No plug at all is an error, not an empty reading: "all of none
+/// are OFF" must never pass for a confirmed fence.
+pub(crate) fn read_all(
     sw: &mut dyn PowerSwitch,
     plugs: &[String],
     deadline: Deadline,
 ) -> Result<Vec<PowerState>, FenceError> {
+    if plugs.is_empty() {
+        return Err(no_plug());
+    }
     plugs.iter().map(|p| sw.power_state(p, deadline)).collect()
+}
+
+fn no_plug() -> FenceError {
+    FenceError::new("no plug to act on")
 }
 
 /// Polls until every plug reads `want`, or `power_timeout` / the deadline runs out.
@@ -107,6 +116,9 @@ pub fn confirm(
     timing: &Timing,
     deadline: Deadline,
 ) -> Result<(), FenceError> {
+    if plugs.is_empty() {
+        return Err(no_plug());
+    }
     let until = Deadline::after(timing.power_timeout).min(deadline);
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(20).min(timing.poll_max);
@@ -389,6 +401,17 @@ mod tests {
         sw.always_fail_reads = true;
         assert!(power_off(&mut sw, &plugs(&[""]), &timing(), dl()).is_err());
         assert!(sw.events.iter().all(|e| !e.starts_with("set")));
+    }
+
+    #[test]
+    fn no_plug_is_never_a_fence() {
+        let none: Vec<String> = Vec::new();
+        let mut sw = FakeSwitch::new(&[]);
+        assert!(power_off(&mut sw, &none, &timing(), dl()).is_err());
+        assert!(reboot_onoff(&mut sw, &none, &timing(), dl()).is_err());
+        assert!(reboot_cycle(&mut sw, &none, &timing(), dl()).is_err());
+        assert!(confirm(&mut sw, &none, Off, &timing(), dl()).is_err());
+        assert!(sw.events.is_empty());
     }
 
     #[test]
