@@ -307,10 +307,7 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
     let plugs = &req.plugs;
     let outcome = match req.action {
         FenceAction::Status => {
-            let states: Vec<PowerState> = plugs
-                .iter()
-                .map(|p| sw.power_state(p, req.deadline))
-                .collect::<Result<_, _>>()?;
+            let states = engine::read_all(sw, plugs, req.deadline)?;
             let off = states.iter().all(|s| *s == PowerState::Off);
             let _ = writeln!(out, "Status: {}", if off { "OFF" } else { "ON" });
             return Ok(if off { 2 } else { 0 });
