@@ -4,8 +4,8 @@
 
 use bulwark::deadline::Deadline;
 use bulwark::drbd::agent::{
-    check_clone_meta, check_resource_name, check_version_requirement, outdate_self,
-    promote_throttle, CloneMeta, LocalResource, Observed, OutdateSelf,
+    check_clone_meta, check_resource_name, check_version_requirement, local_node_name,
+    outdate_self, promote_throttle, CloneMeta, LocalResource, Observed, OutdateSelf,
 };
 use bulwark::drbd::{
     needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
@@ -131,13 +131,6 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 fn sleep_within(deadline: &Deadline, d: Duration) {
     std::thread::sleep(deadline.cap(d));
-}
-
-fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_default()
 }
 
 fn drbd_failure(e: &DrbdError) -> OcfError {
@@ -282,7 +275,7 @@ impl Drbd {
         };
         let promoted = list("promoted_uname", "master_uname");
         let stopping = ctx.meta.notify_list("stop_uname");
-        match outdate_self(cfg.stop_outdates_secondary, &hostname(), status, &promoted, &stopping) {
+        match outdate_self(cfg.stop_outdates_secondary, &local_node_name(), status, &promoted, &stopping) {
             OutdateSelf::No => {}
             OutdateSelf::SplitBrain { primary_peer } => ctx.log.error(&format!(
                 "resource internal SPLIT BRAIN: this node and {primary_peer} are both Primary for {} with the replication link down",
@@ -312,7 +305,7 @@ fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
     if !out.status.success() {
         return None;
     }
-    let me = hostname();
+    let me = local_node_name();
     Some(out.stdout_str().lines().any(|l| {
         let mut w = l.split_whitespace();
         let node = w.next().unwrap_or("");

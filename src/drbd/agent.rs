@@ -163,6 +163,15 @@ pub fn outdate_self(
     }
 }
 
+/// This node's name as the peer and Pacemaker's notify lists spell it (`uname -n`); empty
+/// when the kernel's is not UTF-8.
+pub fn local_node_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}
+
 /// What the node shows for the resource.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observed {

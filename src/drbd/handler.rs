@@ -610,10 +610,7 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
             return 1;
         }
     };
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_default();
+    let hostname = crate::drbd::agent::local_node_name();
     let result = run(
         &opts,
         &env,
