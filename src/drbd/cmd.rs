@@ -390,21 +390,6 @@ impl DrbdTools {
         .map(drop)
     }
 
-    /// `drbdadm attach R` (8.4's attach step).
-    pub fn attach(&self, resource: &str, deadline: &Deadline) -> Result<(), DrbdError> {
-        self.drbdadm(&["attach", resource], deadline).map(drop)
-    }
-
-    /// `drbdadm connect R`.
-    pub fn connect(&self, resource: &str, deadline: &Deadline) -> Result<(), DrbdError> {
-        self.drbdadm(&["connect", resource], deadline).map(drop)
-    }
-
-    /// `drbdadm disconnect R`.
-    pub fn disconnect(&self, resource: &str, deadline: &Deadline) -> Result<(), DrbdError> {
-        self.drbdadm(&["disconnect", resource], deadline).map(drop)
-    }
-
     /// `drbdadm outdate R`: mark the local data Outdated (only a Secondary can).
     pub fn outdate(&self, resource: &str, deadline: &Deadline) -> Result<(), DrbdError> {
         self.drbdadm(&["outdate", resource], deadline).map(drop)
