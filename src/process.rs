@@ -101,7 +101,7 @@ pub fn run_with_input(
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|error| RunError::Spawn {
+    let mut child = spawn_retrying_busy(cmd, timeout).map_err(|error| RunError::Spawn {
         program: program.clone(),
         error,
     })?;
@@ -178,6 +178,21 @@ pub fn run_with_input(
         stdout: out,
         stderr: err,
     })
+}
+
+/// `spawn`, retried briefly on ETXTBSY ("text file busy"): the executable is open for writing
+/// somewhere, which is transient — a package upgrade replacing the tool, or a just-written
+/// script whose descriptor a concurrently forked child still holds until its own exec.
+fn spawn_retrying_busy(cmd: &mut Command, timeout: Duration) -> std::io::Result<Child> {
+    let until = Instant::now() + timeout.min(Duration::from_secs(1));
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn timed_out(child: &mut Child, program: String, after: Duration) -> RunError {
