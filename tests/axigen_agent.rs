@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 use support::{
-    argv_holding, exit_reason, free_tcp_port, output_text, overlay_exec, wait_for, workspace_bin,
-    Cluster, LabDir, Stage,
+    argv_holding, assert_refused, exit_reason, free_tcp_port, output_text, overlay_exec, wait_for,
+    workspace_bin, Cluster, LabDir, Stage,
 };
 
 const PASSWORD: &str = "Ax-cli-pw-7c1e9f";
@@ -387,17 +387,7 @@ fn bad_input_is_refused_with_one_reason() {
         let params = ax.with(&[(name, value)]);
         for action in ["validate-all", "start"] {
             let out = ax.agent(action, &params, 0, 0);
-            assert_eq!(
-                code(&out),
-                Some(6),
-                "{action} {name}={value}: {}",
-                output_text(&out)
-            );
-            let reason = exit_reason(&out);
-            assert!(
-                reason.contains(needle),
-                "{action} {name}={value}: '{reason}'"
-            );
+            let reason = assert_refused(&out, 6, needle, &format!("{action} {name}={value}"));
             assert_eq!(reason.lines().count(), 1);
         }
         let probe = ax.agent("monitor", &params, 0, 0);

@@ -6,7 +6,8 @@ mod support;
 use std::process::{Command, Output};
 use std::time::Duration;
 use support::{
-    exit_reason, output_text, overlay_exec, wait_for, workspace_bin, Cluster, Netns, Stage,
+    assert_refused, exit_reason, output_text, overlay_exec, wait_for, workspace_bin, Cluster,
+    Netns, Stage,
 };
 
 /// A namespace with a veth pair `va`/`vb`, both up, so `va` has carrier.
@@ -278,17 +279,7 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
     for (env, needle) in cases {
         for action in ["start", "validate-all"] {
             let out = run_agent(&ns, action, env);
-            assert_eq!(
-                out.status.code(),
-                Some(6),
-                "{action} {env:?}: {}",
-                output_text(&out)
-            );
-            let reason = exit_reason(&out);
-            assert!(
-                reason.contains(needle),
-                "{action} {env:?}: reason '{reason}'"
-            );
+            assert_refused(&out, 6, needle, &format!("{action} {env:?}"));
         }
         // A probe and a stop with the same bad configuration answer as the contract needs.
         let probe = run_agent(&ns, "monitor", env);

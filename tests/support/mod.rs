@@ -195,6 +195,20 @@ pub fn exit_reason(out: &Output) -> String {
         .to_string()
 }
 
+/// Asserts an OCF agent refused with `code` and an exit reason containing `needle`; returns
+/// the reason. `what` names the case in the failure message.
+pub fn assert_refused(out: &Output, code: i32, needle: &str, what: &str) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: {}",
+        output_text(out)
+    );
+    let reason = exit_reason(out);
+    assert!(reason.contains(needle), "{what}: reason '{reason}'");
+    reason
+}
+
 /// Every regular file below `dir` (symbolic links to files included, linked directories not
 /// followed), for scanning a run's logs for secrets.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
