@@ -52,6 +52,14 @@ fn facility(name: &str) -> Option<libc::c_int> {
         "user" => libc::LOG_USER,
         "auth" => libc::LOG_AUTH,
         "authpriv" => libc::LOG_AUTHPRIV,
+        "cron" => libc::LOG_CRON,
+        "ftp" => libc::LOG_FTP,
+        "kern" => libc::LOG_KERN,
+        "lpr" => libc::LOG_LPR,
+        "mail" => libc::LOG_MAIL,
+        "news" => libc::LOG_NEWS,
+        "syslog" => libc::LOG_SYSLOG,
+        "uucp" => libc::LOG_UUCP,
         "local0" => libc::LOG_LOCAL0,
         "local1" => libc::LOG_LOCAL1,
         "local2" => libc::LOG_LOCAL2,
@@ -103,6 +111,31 @@ impl Logger {
             debuglog,
             stderr,
             debug,
+        }
+    }
+
+    /// A DRBD handler's logger: DRBD's usermode helper gives the handler no useful stderr, so
+    /// lines go to syslog under `facility` (crm-fence-peer.9.sh: `--logfacility`, local5) and
+    /// to stderr (for a handler run by hand or by a test).
+    pub fn handler(agent: &str, facility_name: &str) -> Logger {
+        let tag = format!("{agent}[{}]", std::process::id());
+        let syslog = match (facility(facility_name), CString::new(tag.clone())) {
+            (Some(fac), Ok(ident)) => {
+                // openlog keeps the pointer: the ident must live as long as the process.
+                let ident: &'static CString = Box::leak(Box::new(ident));
+                // SAFETY: ident is a valid NUL-terminated string that is never freed.
+                unsafe { libc::openlog(ident.as_ptr(), libc::LOG_NDELAY, fac) };
+                true
+            }
+            _ => false,
+        };
+        Logger {
+            tag,
+            syslog,
+            logfile: None,
+            debuglog: None,
+            stderr: true,
+            debug: false,
         }
     }
 

@@ -1,5 +1,7 @@
-//! The fence-peer handler's pure parts against Pacemaker XML fixtures (tests/fixtures/drbd;
-//! the crm_mon outputs are captured from Pacemaker 2.1.5, see the README there).
+//! The fence-peer handler's pure parts against Pacemaker CIB fixtures (tests/fixtures/drbd,
+//! see the README there), and the constraint it writes against Pacemaker's own schema.
+//! The handler as a whole, side by side with LINBIT's crm-fence-peer.9.sh, is
+//! tests/drbd_fence_peer_diff.rs.
 
 use bulwark::drbd::fence_peer::*;
 
@@ -8,19 +10,15 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-fn situation(cib: &str, mon: &str, local: LocalData) -> (CibFacts, FenceSituation) {
+/// The peer's state as the CIB alone settles it (before any controller query).
+fn settled(cib: &str) -> Option<PeerState> {
     let facts = parse_cib(&fixture(cib), "r0").unwrap();
-    let view = parse_crm_mon(&fixture(mon)).unwrap();
-    let s = FenceSituation {
-        dc_and_quorum: view.dc_present && view.with_quorum,
-        local_node: "node1".into(),
-        peers: vec![view.node("node2").unwrap().reach()],
-        local,
-        peers_known_outdated: false,
-        peers_all_up_to_date: false,
-        existing: facts.existing.clone(),
-    };
-    (facts, s)
+    let j = judge_node_state(
+        facts.node_state("node2"),
+        facts.stonith_enabled,
+        facts.startup_fencing,
+    );
+    settled_by_cib(&j)
 }
 
 #[test]
@@ -29,6 +27,8 @@ fn finds_the_clone_of_the_resource() {
     assert_eq!(facts.clone_id, "mailstore-clone");
     assert_eq!(facts.validate_with, "pacemaker-3.8");
     assert_eq!(facts.existing, None);
+    assert!(facts.have_quorum && facts.stonith_enabled && facts.startup_fencing);
+    assert_eq!(facts.nodes, vec!["node1".to_string(), "node2".to_string()]);
     let other = parse_cib(&fixture("cib-promotable-connected.xml"), "r1").unwrap();
     assert_eq!(other.clone_id, "other-clone");
     let err = parse_cib(&fixture("cib-promotable-connected.xml"), "r7").unwrap_err();
@@ -36,104 +36,137 @@ fn finds_the_clone_of_the_resource() {
         err.to_string(),
         "no promotable clone with drbd_resource=r7 in the CIB"
     );
+    // --master-id names the clone without a lookup, as the script's -i does.
+    let named = parse_cib_for(
+        &fixture("cib-promotable-connected.xml"),
+        "r7",
+        Some("x"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(named.clone_id, "x");
 }
 
 #[test]
-fn reads_an_existing_constraint() {
+fn reads_an_existing_constraint_by_its_exact_id() {
     let facts = parse_cib(&fixture("cib-with-constraint.xml"), "r0").unwrap();
     assert_eq!(
         facts.existing,
         Some(ExistingConstraint {
-            allowed: vec!["node1".into()]
+            allowed: vec!["node1".into()],
+            role: "Promoted".into(),
         })
     );
+    // Another --id-prefix names another constraint.
+    let other = parse_cib_for(
+        &fixture("cib-with-constraint.xml"),
+        "r0",
+        None,
+        Some("mine"),
+    );
+    assert_eq!(other.unwrap().existing, None);
 }
 
 #[test]
-fn crm_mon_node_states() {
-    let v = parse_crm_mon(&fixture("crm_mon-promotable-connected.xml")).unwrap();
-    assert!(v.dc_present && v.with_quorum);
-    // <node> elements under <node_attributes> are not cluster nodes.
-    assert_eq!(v.nodes.len(), 2);
-    assert_eq!(v.node("node2").unwrap().reach(), PeerReach::Reachable);
-    let v = parse_crm_mon(&fixture("crm_mon-peer-unclean.xml")).unwrap();
-    assert_eq!(v.node("node2").unwrap().reach(), PeerReach::Unclean);
-    let v = parse_crm_mon(&fixture("crm_mon-peer-fenced.xml")).unwrap();
-    assert_eq!(v.node("node2").unwrap().reach(), PeerReach::Fenced);
-    let v = parse_crm_mon(&fixture("crm_mon-no-quorum.xml")).unwrap();
-    assert!(v.dc_present && !v.with_quorum);
+fn node_states_from_fixtures() {
+    // Online member: not settled by the CIB; only the controller's answer makes it Reachable.
+    assert_eq!(settled("cib-promotable-connected.xml"), None);
+    // Lost while expected up: unclean, fencing pending; keep polling.
+    assert_eq!(settled("cib-peer-unclean.xml"), None);
+    // Fenced (send_stonith_update wrote expected=down).
+    assert_eq!(settled("cib-peer-fenced.xml"), Some(PeerState::Fenced));
+    let facts = parse_cib(&fixture("cib-no-quorum.xml"), "r0").unwrap();
+    assert!(!facts.have_quorum);
 }
 
 #[test]
 fn exit_codes_from_fixtures() {
+    // (CIB, controller answers, polling ran out, local data) → (constraint placed, exit)
+    use FencePeerExit::*;
+    use LocalData::*;
     let cases = [
         (
             "cib-promotable-connected.xml",
-            "crm_mon-promotable-connected.xml",
-            LocalData::AllUpToDate,
             true,
-            FencePeerExit::PeerFenced,
+            false,
+            AllUpToDate,
+            true,
+            PeerFenced,
         ),
         (
             "cib-promotable-connected.xml",
-            "crm_mon-promotable-connected.xml",
-            LocalData::AllConsistent,
             true,
-            FencePeerExit::PeerFenced,
+            false,
+            AllConsistent,
+            true,
+            PeerFenced,
+        ),
+        // Online in the CIB, controller silent: never 4; after the timeout 5.
+        (
+            "cib-promotable-connected.xml",
+            false,
+            true,
+            AllUpToDate,
+            true,
+            PeerUnreachable,
+        ),
+        (
+            "cib-promotable-connected.xml",
+            false,
+            true,
+            AllConsistent,
+            false,
+            PeerUnreachable,
         ),
         (
             "cib-peer-fenced.xml",
-            "crm_mon-peer-fenced.xml",
-            LocalData::AllUpToDate,
-            true,
-            FencePeerExit::PeerStonithed,
-        ),
-        (
-            "cib-peer-unclean.xml",
-            "crm_mon-peer-unclean.xml",
-            LocalData::AllUpToDate,
-            true,
-            FencePeerExit::PeerUnreachable,
-        ),
-        (
-            "cib-peer-unclean.xml",
-            "crm_mon-peer-unclean.xml",
-            LocalData::AllConsistent,
             false,
-            FencePeerExit::PeerUnreachable,
+            false,
+            AllUpToDate,
+            true,
+            PeerStonithed,
+        ),
+        (
+            "cib-peer-unclean.xml",
+            false,
+            true,
+            AllUpToDate,
+            true,
+            PeerUnreachable,
+        ),
+        (
+            "cib-peer-unclean.xml",
+            false,
+            true,
+            AllConsistent,
+            false,
+            PeerUnreachable,
         ),
         (
             "cib-peer-fenced.xml",
-            "crm_mon-peer-fenced.xml",
-            LocalData::NotConsistent,
             false,
-            FencePeerExit::PeerUnreachable,
-        ),
-        (
-            "cib-no-quorum.xml",
-            "crm_mon-no-quorum.xml",
-            LocalData::AllUpToDate,
             false,
-            FencePeerExit::Failed,
-        ),
-        (
-            "cib-with-constraint.xml",
-            "crm_mon-with-constraint.xml",
-            LocalData::AllUpToDate,
+            NotConsistent,
             false,
-            FencePeerExit::PeerFenced,
+            PeerUnreachable,
         ),
-        (
-            "cib-constraint-rejects-me.xml",
-            "crm_mon-constraint-rejects-me.xml",
-            LocalData::AllUpToDate,
-            false,
-            FencePeerExit::OutdateYourself,
-        ),
+        ("cib-no-quorum.xml", false, true, AllUpToDate, false, Failed),
     ];
-    for (cib, mon, local, place, exit) in cases {
-        let (_, s) = situation(cib, mon, local);
-        let d = decide_fence(&s);
+    for (cib, answers, late, local, place, exit) in cases {
+        let facts = parse_cib(&fixture(cib), "r0").unwrap();
+        let j = judge_node_state(
+            facts.node_state("node2"),
+            facts.stonith_enabled,
+            facts.startup_fencing,
+        );
+        let peer = poll_step(&j, answers, late).expect("settled");
+        let d = decide_fence(&FenceSituation {
+            quorum: facts.have_quorum,
+            peers: vec![peer],
+            local,
+            peers_all_up_to_date: false,
+            unreachable_peer_is_outdated: false,
+        });
         assert_eq!(
             (d.place_constraint, d.exit),
             (place, exit),
@@ -141,31 +174,77 @@ fn exit_codes_from_fixtures() {
             d.reason
         );
     }
+    let still_polling = parse_cib(&fixture("cib-promotable-connected.xml"), "r0").unwrap();
+    let j = judge_node_state(still_polling.node_state("node2"), true, true);
+    assert_eq!(poll_step(&j, false, false), None);
+}
+
+#[test]
+fn existing_constraints_from_fixtures() {
+    let me = vec!["node1".to_string()];
+    let peer = vec!["node2".to_string()];
+    let mine = parse_cib(&fixture("cib-with-constraint.xml"), "r0").unwrap();
+    assert_eq!(
+        judge_existing(
+            mine.existing.as_ref().unwrap(),
+            "Promoted",
+            &me,
+            "node1",
+            &peer
+        ),
+        ExistingVerdict::Suitable
+    );
+    let theirs = parse_cib(&fixture("cib-constraint-rejects-me.xml"), "r0").unwrap();
+    assert_eq!(
+        judge_existing(
+            theirs.existing.as_ref().unwrap(),
+            "Promoted",
+            &me,
+            "node1",
+            &peer
+        ),
+        ExistingVerdict::RejectsMe
+    );
 }
 
 #[test]
 fn constraint_validates_against_the_cib_schema_when_inserted() {
-    // The built constraint, put into the written CIB, still validates with Pacemaker's schema
-    // (when xmllint and the schema are installed).
+    // The built constraint, put into the written CIB, validates with Pacemaker's own schema.
+    // xmllint (libxml2-utils) and the schema (pacemaker) come from tests/install-deps.sh;
+    // missing, this test fails rather than skips.
     let facts = parse_cib(&fixture("cib-promotable-connected.xml"), "r0").unwrap();
-    let xml = constraint_xml(
-        "r0",
-        &facts.clone_id,
+    let naming = ConstraintNaming::new(None, "r0", &facts.clone_id);
+    let two = constraint_xml_named(
+        &naming,
         promoted_role_name(&facts.validate_with),
-        &[(0, "node1".into())],
+        &[(0, "node1".into()), (2, "node3".into())],
     );
-    let cib = fixture("cib-promotable-connected.xml").replace(
-        "<constraints/>",
-        &format!("<constraints>{xml}</constraints>"),
-    );
-    let reparsed = parse_cib(&cib, "r0").unwrap();
-    assert_eq!(
-        reparsed.existing.unwrap().allowed,
-        vec!["node1".to_string()]
-    );
-    let rng = std::path::Path::new("/usr/share/pacemaker/pacemaker-3.8.rng");
-    if rng.exists() {
-        let dir = std::env::temp_dir().join(format!("bulwark-fence-xml-{}", std::process::id()));
+    for xml in [
+        constraint_xml(
+            "r0",
+            &facts.clone_id,
+            promoted_role_name(&facts.validate_with),
+            &[(0, "node1".into())],
+        ),
+        two,
+    ] {
+        let cib = fixture("cib-promotable-connected.xml").replace(
+            "<constraints/>",
+            &format!("<constraints>{xml}</constraints>"),
+        );
+        let reparsed = parse_cib(&cib, "r0").unwrap().existing.unwrap();
+        assert_eq!(reparsed.allowed[0], "node1");
+        let rng = std::path::Path::new("/usr/share/pacemaker/pacemaker-3.8.rng");
+        assert!(
+            rng.exists(),
+            "{} missing: run tests/install-deps.sh (package pacemaker)",
+            rng.display()
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "bulwark-fence-xml-{}-{}",
+            std::process::id(),
+            reparsed.allowed.len()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("cib.xml");
         std::fs::write(&f, &cib).unwrap();
@@ -175,35 +254,31 @@ fn constraint_validates_against_the_cib_schema_when_inserted() {
             .arg(&f)
             .output();
         let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(out) = out {
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let out = out
+            .unwrap_or_else(|e| panic!("xmllint: {e}: run tests/install-deps.sh (libxml2-utils)"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Unfence with everyone UpToDate removes it.
+        assert_eq!(
+            decide_unfence(Some(&reparsed), "node1", true, true, true, &[]),
+            UnfenceDecision::Remove
+        );
     }
-    // Unfence with everyone UpToDate removes exactly that id.
-    assert_eq!(
-        decide_unfence(reparsed_existing(&cib).as_ref(), "node1", true, true, &[]),
-        UnfenceDecision::Remove
-    );
     assert_eq!(
         constraint_delete_xml("r0", &facts.clone_id),
         "<rsc_location id=\"drbd-fence-by-handler-r0-mailstore-clone\"/>"
     );
 }
 
-fn reparsed_existing(cib: &str) -> Option<ExistingConstraint> {
-    parse_cib(cib, "r0").ok().and_then(|f| f.existing)
-}
-
 #[test]
 fn bad_xml_is_an_error_with_text() {
-    let err = parse_crm_mon("<pacemaker-result><nodes><node name=\"a\"").unwrap_err();
-    assert!(err.to_string().contains("crm_mon"), "{err}");
-    assert!(parse_crm_mon("hello").is_err());
+    assert!(parse_cib("hello", "r0").is_err());
     assert!(parse_cib("<cib><configuration>", "r0").is_err());
-    let cut = &fixture("crm_mon-promotable-connected.xml")[..600];
-    assert!(parse_crm_mon(cut).is_err());
+    let cut = &fixture("cib-promotable-connected.xml")[..600];
+    assert!(parse_cib(cut, "r0").is_err());
+    let err = parse_cib("<cib><nodes><node uname=\"a", "r0").unwrap_err();
+    assert!(err.to_string().contains("cibadmin"), "{err}");
 }

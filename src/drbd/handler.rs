@@ -1,7 +1,8 @@
 //! The fence-peer / unfence-peer handlers' I/O: DRBD's handler environment, the local DRBD
-//! state, `cibadmin -Q` and `crm_mon --output-as xml` in, the fencing constraint out. The
-//! decisions are [`super::fence_peer`]'s pure functions; this module only gathers their
-//! inputs and carries out their verdicts, every call bounded by the handler's deadlines.
+//! state and the CIB in, the fencing constraint out. The decisions are
+//! [`super::fence_peer`]'s pure functions; this module gathers their inputs, polls the DC as
+//! crm-fence-peer.9.sh does, and carries out their verdicts, every wait bounded by the
+//! handler's timeouts.
 //!
 //! DRBD runs the handler with (`drbdadm_main.c` `setenv_node_id_and_uname` and the kernel):
 //! `DRBD_RESOURCE`, `DRBD_MY_NODE_ID`, `DRBD_PEER_NODE_ID` (DRBD 9), `DRBD_PEER` (8.4,
@@ -11,61 +12,93 @@
 use super::agent::{check_resource_name, LocalResource, Observed};
 use super::cmd::DrbdTools;
 use super::fence_peer::{
-    constraint_delete_xml, constraint_id, constraint_xml, decide_fence, decide_unfence, parse_cib,
-    parse_crm_mon, parse_up_to_date_nodes, CibFacts, ClusterView, FencePeerExit, FenceSituation,
-    LocalData, PeerReach, UnfenceDecision,
+    controller_answered, decide_fence, decide_unfence, judge_existing, judge_node_state,
+    parse_cib_for, parse_up_to_date_nodes, poll_step, promoted_role_name, should_commit_suicide,
+    CibFacts, ConstraintNaming, ExistingVerdict, FencePeerExit, FenceSituation, LocalData,
+    PeerState, UnfenceDecision,
 };
-use super::status::{printable, DiskState, DrbdStatus};
-use crate::deadline::Deadline;
-use crate::process::run_captured;
+use super::status::{printable, DrbdStatus};
+use crate::log::Logger;
+use crate::process::run_with_input;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which handler runs: chosen by the name the binary was invoked as
-/// (`bulwark-drbd-unfence-peer` is a symlink to `bulwark-drbd-fence-peer`) or by
-/// `--unfence`.
+/// (`bulwark-drbd-unfence-peer`) or by `--unfence`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Fence,
     Unfence,
 }
 
-/// Command-line options (the subset of crm-fence-peer.9.sh's that means something here;
-/// its locking and naming options are accepted and ignored so configurations carry over).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Command-line options: every option crm-fence-peer.9.sh (drbd-utils 9.22) accepts, so a
+/// handler line carried over from drbd.conf works unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub mode: Mode,
-    /// Overall bound (`--timeout`, default 90 s).
+    /// How long to poll the DC for a definite state of the peer (`--timeout`, 90 s).
     pub timeout: Duration,
-    /// How long to wait for a DC with quorum (`--dc-timeout`, default 20 s).
+    /// How long to try to reach a DC at all (`--dc-timeout`, 20 s).
     pub dc_timeout: Duration,
+    /// While the peer's controller answers, wait this long (from the start) for the
+    /// replication link to come back before fencing (`--network-hickup`, 0).
+    pub net_hickup: Duration,
+    /// `-r/--resource`: overrides `DRBD_RESOURCE`.
+    pub resource: Option<String>,
+    /// `-i/--master-id`: the promotable clone's id, instead of looking it up in the CIB.
+    pub master_id: Option<String>,
+    /// `-l/--role`: the rule's role (default by the CIB schema: `Promoted`, else `Master`).
+    pub role: Option<String>,
+    /// `-p/--id-prefix` (the resource name is appended, as the script does).
+    pub id_prefix: Option<String>,
+    pub quiet: bool,
+    pub unfence_only_if_owner_match: bool,
+    pub flock_required: bool,
+    pub flock_timeout: Duration,
+    /// `--lock-dir` (absolute; default /var/lock/drbd).
+    pub lock_dir: Option<String>,
+    /// `--lock-file` (`NONE`: no lock; relative: under the lock dir).
+    pub lock_file: Option<String>,
+    /// `--CTS-mode`: a peer without a node_state counts as reachable.
+    pub cts_mode: bool,
+    /// `--unreachable-peer-is-outdated`: honoured only when stdin is a terminal (an operator).
+    pub unreachable_peer_is_outdated: bool,
+    pub suicide_on_failure_if_primary: bool,
+    /// `--logfacility` (syslog facility; default local5 as the script's).
+    pub logfacility: Option<String>,
 }
 
-const IGNORED_FLAGS: &[&str] = &[
-    "--quiet",
-    "--flock-required",
-    "--unfence-only-if-owner-match",
-    "--suicide-on-failure-if-primary",
-];
-const IGNORED_WITH_VALUE: &[&str] = &[
-    "--net-hickup",
-    "--flock-timeout",
-    "--role",
-    "--fencing-attribute",
-    "--id-prefix",
-    "--lock-dir",
+const FACILITIES: &[&str] = &[
+    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news", "syslog", "user",
+    "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
 
-fn seconds(option: &str, value: Option<&String>) -> Result<Duration, String> {
-    let v = value.ok_or_else(|| format!("{option} needs a number of seconds"))?;
-    match v.trim().parse::<u32>() {
-        Ok(n) if (1..=3600).contains(&n) => Ok(Duration::from_secs(n.into())),
+fn seconds(option: &str, value: &str, max: u32) -> Result<Duration, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n <= max => Ok(Duration::from_secs(n.into())),
         _ => Err(format!(
-            "{option} '{}' is not a number of seconds from 1 to 3600",
-            printable(v, 20)
+            "{option} '{}' is not a number of seconds from 0 to {max}",
+            printable(value, 20)
         )),
+    }
+}
+
+/// An XML id / resource name given on the command line: it goes into the CIB.
+fn xml_name(option: &str, value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 200
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{option} '{}' is not a valid id",
+            printable(value, 40)
+        ))
     }
 }
 
@@ -80,6 +113,21 @@ impl Options {
             },
             timeout: Duration::from_secs(90),
             dc_timeout: Duration::from_secs(20),
+            net_hickup: Duration::ZERO,
+            resource: None,
+            master_id: None,
+            role: None,
+            id_prefix: None,
+            quiet: false,
+            unfence_only_if_owner_match: false,
+            flock_required: false,
+            flock_timeout: Duration::from_secs(120),
+            lock_dir: None,
+            lock_file: None,
+            cts_mode: false,
+            unreachable_peer_is_outdated: false,
+            suicide_on_failure_if_primary: false,
+            logfacility: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -87,22 +135,98 @@ impl Options {
                 Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
                 _ => (a.as_str(), None),
             };
-            let mut value = || inline.clone().or_else(|| it.next().cloned());
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
             match name {
-                "--timeout" | "-t" => o.timeout = seconds(name, value().as_ref())?,
-                "--dc-timeout" | "-d" => o.dc_timeout = seconds(name, value().as_ref())?,
+                "--timeout" | "-t" => o.timeout = seconds(name, &value()?, 86400)?,
+                "--dc-timeout" | "-d" => o.dc_timeout = seconds(name, &value()?, 86400)?,
+                "--net-hickup" | "--network-hickup" => {
+                    o.net_hickup = seconds(name, &value()?, 86400)?
+                }
+                "--flock-timeout" => o.flock_timeout = seconds(name, &value()?, 86400)?,
+                "--resource" | "-r" => o.resource = Some(value()?),
+                "--master-id" | "-i" => o.master_id = Some(xml_name(name, &value()?)?),
+                "--id-prefix" | "-p" => o.id_prefix = Some(xml_name(name, &value()?)?),
+                "--role" | "-l" => {
+                    let v = value()?;
+                    if ![
+                        "Master",
+                        "Promoted",
+                        "Slave",
+                        "Unpromoted",
+                        "Started",
+                        "Stopped",
+                    ]
+                    .contains(&v.as_str())
+                    {
+                        return Err(format!("{name} '{}' is not a role", printable(&v, 20)));
+                    }
+                    o.role = Some(v);
+                }
+                "--fencing-attribute" | "-a" => {
+                    let v = value()?;
+                    // Another attribute changes which nodes the constraint lets be
+                    // promoted; refused rather than approximated.
+                    if v != "#uname" {
+                        return Err(format!(
+                            "{name} '{}' is not supported (only #uname)",
+                            printable(&v, 40)
+                        ));
+                    }
+                }
+                "--lock-dir" => o.lock_dir = Some(value()?),
+                "--lock-file" => o.lock_file = Some(value()?),
+                "--logfacility" => o.logfacility = Some(value()?),
+                "--quiet" => o.quiet = true,
+                "--unfence-only-if-owner-match" => o.unfence_only_if_owner_match = true,
+                "--flock-required" => o.flock_required = true,
+                "--CTS-mode" => o.cts_mode = true,
+                "--unreachable-peer-is-outdated" => {
+                    // Not to be scripted (the script's rule): only an operator at a terminal.
+                    // SAFETY: isatty only inspects the descriptor.
+                    o.unreachable_peer_is_outdated = unsafe { libc::isatty(0) } == 1;
+                }
+                "--suicide-on-failure-if-primary" => o.suicide_on_failure_if_primary = true,
                 "--unfence" => o.mode = Mode::Unfence,
                 "--fence" => o.mode = Mode::Fence,
-                n if IGNORED_FLAGS.contains(&n) => {}
-                n if IGNORED_WITH_VALUE.contains(&n) => {
-                    value().ok_or_else(|| format!("{n} needs a value"))?;
+                other if other.starts_with('-') => {
+                    return Err(format!("unknown option '{}'", printable(other, 40)));
                 }
                 other => {
-                    return Err(format!("unknown option '{}'", printable(other, 40)));
+                    return Err(format!("unexpected argument '{}'", printable(other, 40)));
                 }
             }
         }
         Ok(o)
+    }
+
+    /// The syslog facility to log to: `--logfacility` when it names one, else local5.
+    pub fn facility(&self) -> &str {
+        match self.logfacility.as_deref() {
+            Some(f) if FACILITIES.contains(&f) => f,
+            _ => "local5",
+        }
+    }
+
+    /// The lock file (crm-fence-peer.9.sh's sanitising of `--lock-dir` / `--lock-file`);
+    /// `None` for `--lock-file NONE`.
+    pub fn lock_path(&self, resource: &str) -> Option<PathBuf> {
+        let dir = match self.lock_dir.as_deref() {
+            Some(d) if d.starts_with('/') => d,
+            _ => "/var/lock/drbd",
+        };
+        match self.lock_file.as_deref() {
+            None | Some("") => {
+                Some(Path::new(dir).join(format!("fence.{}", resource.replace('/', "_"))))
+            }
+            Some("NONE") => None,
+            Some(f) if f.starts_with('/') => Some(PathBuf::from(f)),
+            Some(f) => Some(Path::new(dir).join(f)),
+        }
     }
 }
 
@@ -146,8 +270,12 @@ fn check_node_name(var: &str, name: &str) -> Result<(), String> {
 }
 
 impl HandlerEnv {
-    /// Reads the handler variables from `(name, value)` pairs (the process environment).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+    /// Reads the handler variables from `(name, value)` pairs (the process environment);
+    /// `resource` (`--resource`) overrides `DRBD_RESOURCE`.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+        resource_option: Option<&str>,
+    ) -> Result<Self, String> {
         let mut resource = None;
         let mut env = HandlerEnv {
             resource: String::new(),
@@ -178,7 +306,10 @@ impl HandlerEnv {
                 }
             }
         }
-        let resource = resource.ok_or("DRBD_RESOURCE is not set (run by DRBD as a handler?)")?;
+        let resource = resource_option
+            .map(str::to_string)
+            .or(resource)
+            .ok_or("DRBD_RESOURCE is not set (run by DRBD as a handler?)")?;
         check_resource_name(&resource).map_err(|e| format!("DRBD_RESOURCE {e}"))?;
         env.resource = resource;
         Ok(env)
@@ -191,32 +322,6 @@ impl HandlerEnv {
             .unwrap_or_else(|| fallback.to_string())
     }
 
-    /// The peers DRBD lost: `DRBD_PEER_NODE_ID`'s name, else `DRBD_PEER`, else every named
-    /// node but this one.
-    pub fn lost_peers(&self, local: &str) -> Result<Vec<String>, String> {
-        if let Some(id) = self.peer_node_id {
-            return self
-                .node_names
-                .get(&id)
-                .map(|n| vec![n.clone()])
-                .ok_or_else(|| format!("DRBD_PEER_NODE_ID={id} but no DRBD_NODE_ID_{id}"));
-        }
-        if let Some(p) = &self.peer {
-            return Ok(vec![p.clone()]);
-        }
-        let peers: Vec<String> = self
-            .node_names
-            .values()
-            .filter(|n| n.as_str() != local)
-            .cloned()
-            .collect();
-        if peers.is_empty() {
-            Err("no peer named (DRBD_PEER_NODE_ID, DRBD_PEER or DRBD_NODE_ID_n)".into())
-        } else {
-            Ok(peers)
-        }
-    }
-
     /// DRBD node id of a host name.
     pub fn id_of(&self, name: &str) -> Option<u32> {
         self.node_names
@@ -226,11 +331,86 @@ impl HandlerEnv {
     }
 }
 
-/// Pacemaker's tools, overridable for tests (`BULWARK_CIBADMIN`, `BULWARK_CRM_MON`).
+/// Which nodes the constraint allows (`include`) and which it fences (`exclude`)
+/// (crm-fence-peer.9.sh `setup_node_lists`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLists {
+    /// `(id, name)`: the id goes into the expression's XML id, as the script does.
+    pub include: Vec<(u32, String)>,
+    pub exclude: Vec<String>,
+    /// DRBD 8.4 without `DRBD_PEER` and more than one other node: the peer is unknown.
+    pub peer_unknown: bool,
+}
+
+impl NodeLists {
+    pub fn include_names(&self) -> Vec<String> {
+        self.include.iter().map(|(_, n)| n.clone()).collect()
+    }
+}
+
+/// DRBD 9 (`UP_TO_DATE_NODES` given): the UpToDate nodes are allowed, every other named
+/// node fenced, and this node must be one of the UpToDate ones. DRBD 8.4: this node is
+/// allowed and `DRBD_PEER` (or the one other cluster node) fenced.
+pub fn node_lists(
+    env: &HandlerEnv,
+    local: &str,
+    cib_nodes: &[String],
+) -> Result<NodeLists, String> {
+    if let Some(id) = env.peer_node_id {
+        if !env.node_names.contains_key(&id) {
+            return Err(format!("DRBD_PEER_NODE_ID={id} but no DRBD_NODE_ID_{id}"));
+        }
+    }
+    if let Some(mask) = &env.up_to_date {
+        let me = env
+            .my_node_id
+            .ok_or("UP_TO_DATE_NODES is set but DRBD_MY_NODE_ID is not")?;
+        if !mask.contains(&me) {
+            return Err(format!(
+                "this node (DRBD node id {me}) is not in UP_TO_DATE_NODES: its data is not UpToDate"
+            ));
+        }
+        let mut lists = NodeLists {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            peer_unknown: false,
+        };
+        for (id, name) in &env.node_names {
+            if mask.contains(id) {
+                lists.include.push((*id, name.clone()));
+            } else {
+                lists.exclude.push(name.clone());
+            }
+        }
+        return Ok(lists);
+    }
+    let others: Vec<&String> = cib_nodes.iter().filter(|n| n.as_str() != local).collect();
+    let peer = env
+        .peer
+        .clone()
+        .or_else(|| (others.len() == 1).then(|| others[0].clone()));
+    Ok(NodeLists {
+        include: vec![(0, local.to_string())],
+        peer_unknown: peer.is_none(),
+        exclude: peer.into_iter().collect(),
+    })
+}
+
+/// Pacemaker's tools (found through `PATH`; `BULWARK_CIBADMIN` … override for tests).
 #[derive(Debug, Clone)]
 pub struct ClusterTools {
     pub cibadmin: PathBuf,
-    pub crm_mon: PathBuf,
+    pub crmadmin: PathBuf,
+    pub crm_node: PathBuf,
+    pub crm_attribute: PathBuf,
+    pub reboot: PathBuf,
+}
+
+/// A cluster tool's failure: exit code (None: did not run / killed) and one line.
+#[derive(Debug, Clone)]
+struct ToolError {
+    code: Option<i32>,
+    line: String,
 }
 
 impl ClusterTools {
@@ -242,36 +422,42 @@ impl ClusterTools {
         };
         ClusterTools {
             cibadmin: var("BULWARK_CIBADMIN", "cibadmin"),
-            crm_mon: var("BULWARK_CRM_MON", "crm_mon"),
+            crmadmin: var("BULWARK_CRMADMIN", "crmadmin"),
+            crm_node: var("BULWARK_CRM_NODE", "crm_node"),
+            crm_attribute: var("BULWARK_CRM_ATTRIBUTE", "crm_attribute"),
+            reboot: var("BULWARK_REBOOT", "reboot"),
         }
     }
 
     fn run(
         &self,
-        program: &PathBuf,
+        program: &Path,
         args: &[&str],
-        deadline: &Deadline,
-    ) -> Result<String, (Option<i32>, String)> {
+        input: Option<&[u8]>,
+        limit: Duration,
+    ) -> Result<String, ToolError> {
+        let name = program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut cmd = Command::new(program);
         cmd.args(args);
-        let out = run_captured(&mut cmd, deadline.cap(Duration::from_secs(30)))
-            .map_err(|e| (None, e.to_string()))?;
+        let out = run_with_input(&mut cmd, input, limit).map_err(|e| ToolError {
+            code: None,
+            line: e.to_string(),
+        })?;
         if out.status.success() {
             Ok(out.stdout_str())
         } else {
-            let name = program
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Err((
-                out.code(),
-                format!(
+            Err(ToolError {
+                code: out.code(),
+                line: format!(
                     "{name} {} failed ({}): {}",
                     args.first().copied().unwrap_or(""),
                     out.code().map_or("signal".into(), |c| c.to_string()),
                     printable(&out.stderr_last_line(), 200)
                 ),
-            ))
+            })
         }
     }
 }
@@ -290,36 +476,323 @@ fn failed(message: impl Into<String>) -> HandlerResult {
     }
 }
 
-/// cibadmin's exit codes for bad input (usage, data, config error): retrying cannot help.
-fn permanent(code: Option<i32>) -> bool {
-    matches!(code, Some(64 | 65 | 78))
+/// cibadmin exit codes after which a write is retried: 103 (CRM_EX_OLD, an update raced
+/// ours), 205 (pcmk_err_old_data, Pacemaker 1.1), 124 (timer expired: busy or electing).
+fn transient(code: Option<i32>) -> bool {
+    matches!(code, Some(103 | 205 | 124))
 }
 
-/// Runs cibadmin until it succeeds, fails permanently or the deadline passes (CIB update
-/// conflicts and a busy CIB are transient).
-fn cibadmin_retry(
-    tools: &ClusterTools,
-    args: &[&str],
-    deadline: &Deadline,
-    ok_codes: &[i32],
-) -> Result<String, String> {
-    loop {
-        match tools.run(&tools.cibadmin, args, deadline) {
-            Ok(out) => return Ok(out),
-            Err((Some(c), _)) if ok_codes.contains(&c) => return Ok(String::new()),
-            Err((code, e)) => {
-                if permanent(code) || deadline.remaining() < Duration::from_secs(1) {
-                    return Err(e);
+/// cibadmin's "already exists" (CRM_EX_EXISTS).
+const CIB_EXISTS: i32 = 108;
+/// cibadmin's "no such object" (CRM_EX_NOSUCH) on delete: already gone.
+const CIB_NOSUCH: i32 = 105;
+
+/// One handler run: tools, clock, the CIB as last read, and the log.
+struct Run<'a> {
+    opts: &'a Options,
+    env: &'a HandlerEnv,
+    drbd: &'a DrbdTools,
+    tools: &'a ClusterTools,
+    log: &'a Logger,
+    /// This node's name.
+    local: String,
+    start: Instant,
+    /// crm-fence-peer's `cibtimeout` (deci-seconds, grows by 5/4 on every DC timeout).
+    cib_timeout_ds: u64,
+    /// The CIB as last read (locally first, then from the DC).
+    cib: CibFacts,
+    stonith_enabled: bool,
+    startup_fencing: bool,
+    role: String,
+}
+
+/// Longest any single cluster tool call may take: what the script's tools default to.
+const TOOL_LIMIT: Duration = Duration::from_secs(30);
+
+impl Run<'_> {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.elapsed() >= self.opts.timeout
+    }
+
+    fn parse(&self, xml: &str) -> Result<CibFacts, String> {
+        parse_cib_for(
+            xml,
+            &self.env.resource,
+            self.opts.master_id.as_deref(),
+            self.opts.id_prefix.as_deref(),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn naming(&self) -> ConstraintNaming {
+        ConstraintNaming::new(
+            self.opts.id_prefix.as_deref(),
+            &self.env.resource,
+            &self.cib.clone_id,
+        )
+    }
+
+    /// `cibadmin -Q -t N` until a DC answers or `--dc-timeout` (from the start) passes;
+    /// the per-try timeout grows 1, 2, 2, 3, 4 … s as the script's does.
+    fn refresh_from_dc(&mut self) -> bool {
+        loop {
+            let t0 = Instant::now();
+            let secs = (self.cib_timeout_ds / 10).max(1);
+            let arg = secs.to_string();
+            let got = self.tools.run(
+                &self.tools.cibadmin,
+                &["-Q", "-t", &arg],
+                None,
+                Duration::from_secs(secs + 2),
+            );
+            if let Ok(xml) = got {
+                match self.parse(&xml) {
+                    Ok(c) => {
+                        self.cib = c;
+                        return true;
+                    }
+                    Err(e) => self.log.warn(&format!("the DC's CIB: {e}")),
                 }
-                std::thread::sleep(Duration::from_millis(500));
+            }
+            if self.elapsed() > self.opts.dc_timeout {
+                return false;
+            }
+            if t0.elapsed() < Duration::from_secs(1) {
+                std::thread::sleep(Duration::from_secs(1) - t0.elapsed());
+            }
+            self.cib_timeout_ds = self.cib_timeout_ds * 5 / 4;
+        }
+    }
+
+    /// `crmadmin -S <peer>` answered `ok`: the peer's controller is reachable.
+    fn controller_answers(&self, peer: &str) -> bool {
+        let ms = self.cib_timeout_ds * 200;
+        let t = format!("{ms}ms");
+        match self.tools.run(
+            &self.tools.crmadmin,
+            &["-t", &t, "-S", peer],
+            None,
+            Duration::from_millis(ms) + Duration::from_secs(2),
+        ) {
+            Ok(out) => controller_answered(&out),
+            Err(_) => false,
+        }
+    }
+
+    /// crm-fence-peer.9.sh `_check_peer_node_reachable`: polls the DC's view of `peer`
+    /// every 2 s until the CIB settles it, its controller answers, or `--timeout` passes.
+    fn peer_state(&mut self, peer: Option<&str>) -> PeerState {
+        let Some(peer) = peer else {
+            // Nobody knows which node is the peer: give STONITH the full timeout to shoot
+            // us, then report unknown.
+            let left = self.opts.timeout.saturating_sub(self.elapsed());
+            self.log.warn(&format!(
+                "do not know which node is the peer; waiting {} s just in case",
+                left.as_secs()
+            ));
+            std::thread::sleep(left);
+            return PeerState::Unknown;
+        };
+        loop {
+            let state = self.cib.node_state(peer).cloned();
+            if self.opts.cts_mode && state.is_none() {
+                self.log.warn(&format!(
+                    "CTS mode: treating unseen node {peer} as reachable"
+                ));
+                return PeerState::Reachable;
+            }
+            let j = judge_node_state(state.as_ref(), self.stonith_enabled, self.startup_fencing);
+            let ok = j.crmd_online() && self.controller_answers(peer);
+            if let Some(s) = poll_step(&j, ok, self.out_of_time()) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+            if !self.refresh_from_dc() {
+                return PeerState::DcUnreachable;
             }
         }
     }
+
+    /// crm-fence-peer.9.sh `check_peer_node_reachable`: the state of every fenced peer the
+    /// constraint does not already reject; empty with `false` when no DC answered.
+    fn peer_states(&mut self, lists: &NodeLists) -> Vec<PeerState> {
+        if !self.refresh_from_dc() {
+            return vec![PeerState::DcUnreachable];
+        }
+        if lists.peer_unknown {
+            return vec![self.peer_state(None)];
+        }
+        let mut states = Vec::new();
+        for peer in &lists.exclude {
+            let rejected = self
+                .cib
+                .existing
+                .as_ref()
+                .is_some_and(|c| !c.allowed.contains(peer));
+            if !rejected {
+                states.push(self.peer_state(Some(peer)));
+            }
+        }
+        states
+    }
+
+    /// Quorum per the CIB, confirmed by `crm_node --quorum` (the CIB may be stale).
+    fn quorum(&self) -> bool {
+        if !self.cib.have_quorum {
+            return false;
+        }
+        let ok = self
+            .tools
+            .run(&self.tools.crm_node, &["--quorum"], None, TOOL_LIMIT)
+            .is_ok_and(|o| o.trim() == "1");
+        if !ok {
+            self.log
+                .warn("the CIB says quorum, crm_node --quorum does not");
+        }
+        ok
+    }
+
+    fn local_facts(&self) -> LocalFacts {
+        local_facts(
+            self.drbd,
+            &self.env.resource,
+            &crate::deadline::Deadline::after(TOOL_LIMIT),
+        )
+        .unwrap_or_else(|e| {
+            self.log.warn(&e);
+            LocalFacts {
+                data: LocalData::Unconfigured,
+                status: None,
+            }
+        })
+    }
+
+    /// Writes the constraint allowing `include` (crm-fence-peer.9.sh
+    /// `create_or_modify_constraint`): reads the CIB again; a constraint placed meanwhile
+    /// (another handler, the other node) is restricted further instead of overwritten, one
+    /// that rejects this node or a partition without quorum stops it. "Already exists"
+    /// (another writer won the race) reads back and goes round again; a CIB update race or
+    /// timeout is retried until `--timeout`.
+    fn write_constraint(
+        &mut self,
+        include: &[(u32, String)],
+        exclude: &[String],
+        fencing: bool,
+    ) -> Result<(), String> {
+        loop {
+            let xml = self
+                .tools
+                .run(&self.tools.cibadmin, &["-Q"], None, TOOL_LIMIT)
+                .map_err(|e| e.line)?;
+            let fresh = self.parse(&xml)?;
+            if !fresh.have_quorum {
+                return Err("no quorum".into());
+            }
+            if let Some(c) = &fresh.existing {
+                if !c.allowed.contains(&self.local) {
+                    return Err(format!(
+                        "constraint {} rejects this node",
+                        self.naming().id()
+                    ));
+                }
+            }
+            let allowed: Vec<(u32, String)> = match (&fresh.existing, fencing) {
+                (Some(c), true) => c
+                    .allowed
+                    .iter()
+                    .filter(|n| !exclude.contains(n))
+                    .map(|n| {
+                        let id = include
+                            .iter()
+                            .find(|(_, m)| m == n)
+                            .map(|(i, _)| *i)
+                            .or_else(|| self.env.id_of(n))
+                            .unwrap_or(0);
+                        (id, n.clone())
+                    })
+                    .collect(),
+                _ => include.to_vec(),
+            };
+            self.cib = fresh;
+            let naming = self.naming();
+            let body = super::fence_peer::constraint_xml_named(&naming, &self.role, &allowed);
+            let result = if self.cib.existing.is_some() {
+                let xpath = format!("//rsc_location[@id='{}']", naming.id());
+                self.tools.run(
+                    &self.tools.cibadmin,
+                    &["--replace", "--xpath", &xpath, "--xml-text", &body],
+                    None,
+                    TOOL_LIMIT,
+                )
+            } else {
+                self.tools.run(
+                    &self.tools.cibadmin,
+                    &["--create", "--scope", "constraints", "--xml-text", &body],
+                    None,
+                    TOOL_LIMIT,
+                )
+            };
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) if e.code == Some(CIB_EXISTS) => {
+                    self.log
+                        .info("the constraint appeared meanwhile; reading it back");
+                }
+                Err(e) if transient(e.code) && !self.out_of_time() => {
+                    self.log.info(&format!("{}; retrying", e.line));
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Err(e) => return Err(e.line),
+            }
+            if self.out_of_time() && self.elapsed() > self.opts.timeout + TOOL_LIMIT {
+                return Err("gave up writing the constraint".into());
+            }
+        }
+    }
+
+    /// crm-fence-peer.9.sh `try_place_constraint`: `Ok(exit)` once decided (placed or
+    /// deliberately not), `Err` when placing failed.
+    fn try_place(&mut self, lists: &NodeLists) -> Result<FenceOutcome, String> {
+        let mut peers;
+        loop {
+            peers = self.peer_states(lists);
+            let all_reachable = peers.iter().all(|p| *p == PeerState::Reachable);
+            if !all_reachable || self.opts.net_hickup <= self.elapsed() {
+                break;
+            }
+            // The peer answers: maybe the link comes back by itself and nobody needs fencing.
+            std::thread::sleep(self.opts.net_hickup - self.elapsed());
+        }
+        let quorum = self.quorum();
+        let facts = self.local_facts();
+        let situation = FenceSituation {
+            quorum,
+            peers: peers.clone(),
+            local: facts.data,
+            peers_all_up_to_date: facts
+                .status
+                .as_ref()
+                .is_some_and(|s| s.facts().pdsk_all_up_to_date),
+            unreachable_peer_is_outdated: self.opts.unreachable_peer_is_outdated,
+        };
+        let d = decide_fence(&situation);
+        if d.place_constraint {
+            self.write_constraint(&lists.include, &lists.exclude, true)?;
+        }
+        Ok(FenceOutcome {
+            exit: d.exit,
+            reason: format!("{} (peer states {peers:?})", d.reason),
+        })
+    }
 }
 
-fn read_cib(tools: &ClusterTools, resource: &str, deadline: &Deadline) -> Result<CibFacts, String> {
-    let xml = cibadmin_retry(tools, &["-Q"], deadline, &[])?;
-    parse_cib(&xml, resource).map_err(|e| e.to_string())
+struct FenceOutcome {
+    exit: FencePeerExit,
+    reason: String,
 }
 
 /// Local DRBD facts the decisions read.
@@ -331,7 +804,7 @@ struct LocalFacts {
 fn local_facts(
     drbd: &DrbdTools,
     resource: &str,
-    deadline: &Deadline,
+    deadline: &crate::deadline::Deadline,
 ) -> Result<LocalFacts, String> {
     let local = LocalResource::new(resource, drbd.clone());
     let (_, observed) = local
@@ -358,121 +831,46 @@ fn local_facts(
     })
 }
 
-/// Every lost peer's disk is known to be Outdated or worse.
-fn peers_known_outdated(status: Option<&DrbdStatus>, lost: &[String], env: &HandlerEnv) -> bool {
-    let Some(s) = status else { return false };
-    let mut seen = 0;
-    for name in lost {
-        let id = env.id_of(name);
-        let Some(peer) = s
-            .peers
-            .iter()
-            .find(|p| p.name == *name || (id.is_some() && p.node_id == id))
-        else {
-            return false;
-        };
-        let bad = !peer.volumes.is_empty()
-            && peer.volumes.iter().all(|v| {
-                matches!(
-                    v.disk,
-                    DiskState::Outdated | DiskState::Inconsistent | DiskState::Failed
-                ) || (v.disk == DiskState::Diskless && !v.client)
-            });
-        if !bad {
-            return false;
+/// The lock between concurrent handlers of one resource: flock(2) on the same file
+/// crm-fence-peer.9.sh locks, so ours and LINBIT's exclude each other too.
+pub struct HandlerLock {
+    _file: Option<nix::fcntl::Flock<std::fs::File>>,
+}
+
+/// Takes the lock, waiting up to `timeout`. `Err` only when it could not be had; the
+/// caller decides (`--flock-required`) whether to go on without it.
+pub fn take_lock(path: &Path, timeout: Duration) -> Result<HandlerLock, String> {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
         }
-        seen += 1;
     }
-    seen > 0
-}
-
-fn crm_mon(tools: &ClusterTools, deadline: &Deadline) -> Option<ClusterView> {
-    let xml = tools
-        .run(&tools.crm_mon, &["--output-as", "xml", "-1"], deadline)
-        .ok()?;
-    parse_crm_mon(&xml).ok()
-}
-
-/// Polls crm_mon until there is a DC with quorum (bounded by `--dc-timeout`) and every lost
-/// peer is either a member or cleanly down (bounded by `--timeout`); returns the last view.
-fn wait_for_cluster(
-    tools: &ClusterTools,
-    lost: &[String],
-    opts: &Options,
-    deadline: &Deadline,
-) -> Option<ClusterView> {
-    let dc_deadline = (*deadline).min(Deadline::after(opts.dc_timeout));
-    let mut last = None;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("cannot open lock file {}: {e}", path.display()))?;
+    let until = Instant::now() + timeout;
     loop {
-        let view = crm_mon(tools, deadline);
-        if let Some(v) = &view {
-            let settled = lost.iter().all(|n| {
-                v.node(n)
-                    .is_some_and(|node| node.reach() != PeerReach::Unclean)
-            });
-            if v.dc_present && v.with_quorum && settled {
-                return view;
-            }
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => return Ok(HandlerLock { _file: Some(l) }),
+            Err((f, _)) => file = f,
         }
-        if view.is_some() {
-            last = view;
+        if Instant::now() >= until {
+            return Err(format!(
+                "could not lock {} within {} s",
+                path.display(),
+                timeout.as_secs()
+            ));
         }
-        let dc_ok = last.as_ref().is_some_and(|v| v.dc_present && v.with_quorum);
-        let limit = if dc_ok { deadline } else { &dc_deadline };
-        if limit.remaining() < Duration::from_secs(1) {
-            return last;
-        }
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// The nodes the constraint lets be promoted: this node (when its data qualifies) and the
-/// other nodes DRBD says are UpToDate, minus the peers being fenced.
-fn allowed_nodes(env: &HandlerEnv, local: &str, lost: &[String]) -> Vec<(u32, String)> {
-    let mut allowed = vec![(
-        env.my_node_id.or_else(|| env.id_of(local)).unwrap_or(0),
-        local.to_string(),
-    )];
-    for id in env.up_to_date.iter().flatten() {
-        if let Some(name) = env.node_names.get(id) {
-            if name != local && !lost.contains(name) {
-                allowed.push((*id, name.clone()));
-            }
-        }
-    }
-    allowed
-}
-
-fn place(
-    tools: &ClusterTools,
-    env: &HandlerEnv,
-    cib: &CibFacts,
-    allowed: &[(u32, String)],
-    deadline: &Deadline,
-) -> Result<(), String> {
-    let role = super::fence_peer::promoted_role_name(&cib.validate_with);
-    let xml = constraint_xml(&env.resource, &cib.clone_id, role, allowed);
-    if cib.existing.is_some() {
-        let xpath = format!(
-            "//rsc_location[@id='{}']",
-            constraint_id(&env.resource, &cib.clone_id)
-        );
-        cibadmin_retry(
-            tools,
-            &["--replace", "--xpath", &xpath, "--xml-text", &xml],
-            deadline,
-            &[],
-        )
-    } else {
-        // 108 (already exists): another handler placed it in the meantime; read it back.
-        cibadmin_retry(
-            tools,
-            &["--create", "--scope", "constraints", "--xml-text", &xml],
-            deadline,
-            &[],
-        )
-    }
-    .map(drop)
 }
 
 /// Runs the handler. `hostname` is this host's name (used when DRBD does not name it).
@@ -480,111 +878,254 @@ pub fn run(
     opts: &Options,
     env: &HandlerEnv,
     drbd: &DrbdTools,
-    cluster: &ClusterTools,
+    tools: &ClusterTools,
     hostname: &str,
+    log: &Logger,
 ) -> HandlerResult {
-    let deadline = Deadline::after(opts.timeout.max(opts.dc_timeout));
-    let local = env.local_node(hostname);
-    let cib = match read_cib(cluster, &env.resource, &deadline) {
+    let _lock = match opts.lock_path(&env.resource) {
+        None => None,
+        Some(p) => match take_lock(&p, opts.flock_timeout) {
+            Ok(l) => Some(l),
+            Err(e) if opts.flock_required => return failed(e),
+            Err(e) => {
+                // Without the lock we can still try to place the constraint (the script's
+                // choice); the read-back below handles a race.
+                log.warn(&e);
+                None
+            }
+        },
+    };
+    // The timeouts count from here: time spent waiting for the lock is bounded by
+    // --flock-timeout, and the winner's constraint makes the loser's run short.
+    let start = Instant::now();
+    let xml = match tools.run(&tools.cibadmin, &["-Q", "-l"], None, TOOL_LIMIT) {
+        Ok(x) => x,
+        Err(e) => return failed(format!("cannot read the local CIB: {}", e.line)),
+    };
+    let cib = match parse_cib_for(
+        &xml,
+        &env.resource,
+        opts.master_id.as_deref(),
+        opts.id_prefix.as_deref(),
+    ) {
         Ok(c) => c,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.to_string()),
     };
-    let facts = match local_facts(drbd, &env.resource, &deadline) {
-        Ok(f) => f,
-        Err(e) => return failed(e),
+    let role = opts
+        .role
+        .clone()
+        .unwrap_or_else(|| promoted_role_name(&cib.validate_with).to_string());
+    let mut r = Run {
+        opts,
+        env,
+        drbd,
+        tools,
+        log,
+        local: env.local_node(hostname),
+        start,
+        cib_timeout_ds: 18,
+        stonith_enabled: cib.stonith_enabled,
+        startup_fencing: cib.startup_fencing,
+        cib,
+        role,
     };
-    let peers_all_up_to_date = facts
-        .status
-        .as_ref()
-        .is_some_and(|s| s.facts().pdsk_all_up_to_date);
+    let tag = |r: &Run, what: &str| format!("{}: {what} ({})", env.resource, r.naming().id());
     match opts.mode {
         Mode::Fence => {
-            let lost = match env.lost_peers(&local) {
+            let lists = match node_lists(env, &r.local, &r.cib.nodes) {
                 Ok(l) => l,
-                Err(e) => return failed(e),
+                Err(e) => return failed(format!("{}: {e}", env.resource)),
             };
-            let view = wait_for_cluster(cluster, &lost, opts, &deadline);
-            let situation = FenceSituation {
-                dc_and_quorum: view.as_ref().is_some_and(|v| v.dc_present && v.with_quorum),
-                local_node: local.clone(),
-                peers: lost
-                    .iter()
-                    .map(|n| {
-                        // A peer Pacemaker does not know cannot be confirmed down.
-                        view.as_ref()
-                            .and_then(|v| v.node(n))
-                            .map_or(PeerReach::Unclean, |node| node.reach())
-                    })
-                    .collect(),
-                local: facts.data,
-                peers_known_outdated: peers_known_outdated(facts.status.as_ref(), &lost, env),
-                peers_all_up_to_date,
-                existing: cib.existing.clone(),
-            };
-            let d = decide_fence(&situation);
-            if d.place_constraint {
-                let allowed = allowed_nodes(env, &local, &lost);
-                if let Err(e) = place(cluster, env, &cib, &allowed, &deadline) {
-                    return failed(format!("could not place the fencing constraint: {e}"));
+            let outcome = fence(&mut r, &lists);
+            let mut code = outcome.exit.code();
+            let mut message = tag(&r, &outcome.reason);
+            if matches!(
+                outcome.exit,
+                FencePeerExit::PeerFenced | FencePeerExit::PeerStonithed
+            ) {
+                // The link may have come back while we fenced: then the constraint only
+                // blocks a good peer (crm-fence-peer.9.sh `double_check_after_fencing`).
+                let facts = r.local_facts();
+                if facts
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.facts().pdsk_all_up_to_date)
+                    && remove_constraint(&r).is_ok()
+                {
+                    code = FencePeerExit::Failed.code();
+                    message = tag(
+                        &r,
+                        "all peer disks are UpToDate again: removed the constraint",
+                    );
                 }
             }
-            HandlerResult {
-                code: d.exit.code(),
-                message: format!(
-                    "{}: {} (peer {}, clone {})",
-                    env.resource,
-                    d.reason,
-                    lost.join(","),
-                    cib.clone_id
-                ),
+            if should_commit_suicide(
+                opts.suicide_on_failure_if_primary,
+                outcome.exit,
+                r.local_facts()
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.facts().primary),
+            ) {
+                commit_suicide(&r);
             }
+            HandlerResult { code, message }
         }
-        Mode::Unfence => {
-            let up_names: Vec<String> = env
-                .up_to_date
-                .iter()
-                .flatten()
-                .filter_map(|id| env.node_names.get(id).cloned())
-                .collect();
-            let decision = decide_unfence(
-                cib.existing.as_ref(),
-                &local,
-                facts.data == LocalData::AllUpToDate,
-                peers_all_up_to_date,
-                &up_names,
-            );
-            let id = constraint_id(&env.resource, &cib.clone_id);
-            let done = |what: &str| HandlerResult {
-                code: 0,
-                message: format!("{}: {what} ({id})", env.resource),
-            };
-            match decision {
-                UnfenceDecision::Nothing => done("no fencing constraint"),
-                UnfenceDecision::Keep => done("kept the fencing constraint"),
-                UnfenceDecision::Remove => {
-                    let xml = constraint_delete_xml(&env.resource, &cib.clone_id);
-                    // 105: already gone.
-                    match cibadmin_retry(
-                        cluster,
-                        &["--delete", "--scope", "constraints", "--xml-text", &xml],
-                        &deadline,
-                        &[105],
-                    ) {
-                        Ok(_) => done("removed the fencing constraint"),
-                        Err(e) => failed(format!("could not remove the fencing constraint: {e}")),
-                    }
-                }
-                UnfenceDecision::Narrow => {
-                    let mut allowed = allowed_nodes(env, &local, &[]);
-                    allowed.dedup();
-                    match place(cluster, env, &cib, &allowed, &deadline) {
-                        Ok(()) => done("widened the fencing constraint to the UpToDate nodes"),
-                        Err(e) => failed(format!("could not update the fencing constraint: {e}")),
-                    }
-                }
+        Mode::Unfence => unfence(&mut r, &tag),
+    }
+}
+
+/// The fence flow of crm-fence-peer.9.sh `drbd_peer_fencing fence`.
+fn fence(r: &mut Run, lists: &NodeLists) -> FenceOutcome {
+    let fail = |reason: String| FenceOutcome {
+        exit: FencePeerExit::Failed,
+        reason,
+    };
+    if r.cib.existing.is_none() {
+        match r.try_place(lists) {
+            Ok(o) => return o,
+            Err(e) => {
+                r.log.warn(&format!("could not place the constraint: {e}"));
+                // Did another handler or an operator place one meanwhile?
+                r.refresh_from_dc();
             }
         }
     }
+    let Some(existing) = r.cib.existing.clone() else {
+        return fail("DATA INTEGRITY at RISK: could not place the fencing constraint".into());
+    };
+    match judge_existing(
+        &existing,
+        &r.role,
+        &lists.include_names(),
+        &r.local,
+        &lists.exclude,
+    ) {
+        ExistingVerdict::Suitable => FenceOutcome {
+            exit: FencePeerExit::PeerFenced,
+            reason: "suitable constraint already placed".into(),
+        },
+        ExistingVerdict::RejectsMe => fail(format!(
+            "the constraint already there rejects this node (allows {}): leaving I/O frozen",
+            existing.allowed.join(",")
+        )),
+        ExistingVerdict::Restrict(_) => match r.try_place(lists) {
+            Ok(o) => o,
+            Err(e) => fail(format!(
+                "the constraint already there could not be modified: {e}"
+            )),
+        },
+    }
+}
+
+fn remove_constraint(r: &Run) -> Result<(), String> {
+    let xml = format!(
+        "<rsc_location rsc=\"{}\" id=\"{}\"/>",
+        quick_xml::escape::escape(r.cib.clone_id.as_str()),
+        quick_xml::escape::escape(r.naming().id())
+    );
+    match r
+        .tools
+        .run(&r.tools.cibadmin, &["-D", "-X", &xml], None, TOOL_LIMIT)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == Some(CIB_NOSUCH) => Ok(()),
+        Err(e) => Err(e.line),
+    }
+}
+
+/// crm-fence-peer.9.sh `drbd_peer_fencing unfence`.
+fn unfence(r: &mut Run, tag: &dyn Fn(&Run, &str) -> String) -> HandlerResult {
+    let lists = if r.env.up_to_date.is_some() || r.opts.unfence_only_if_owner_match {
+        match node_lists(r.env, &r.local, &r.cib.nodes) {
+            Ok(l) => Some(l),
+            Err(e) => return failed(format!("{}: {e}", r.env.resource)),
+        }
+    } else {
+        None
+    };
+    let Some(existing) = r.cib.existing.clone() else {
+        return HandlerResult {
+            code: 0,
+            message: tag(r, "no constraint in place, nothing to do"),
+        };
+    };
+    let facts = r.local_facts();
+    let pdsk = facts
+        .status
+        .as_ref()
+        .is_some_and(|s| s.facts().pdsk_all_up_to_date);
+    let up_names: Vec<String> = if r.env.up_to_date.is_some() {
+        lists
+            .as_ref()
+            .map(NodeLists::include_names)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let done = |r: &Run, what: &str| HandlerResult {
+        code: 0,
+        message: tag(r, what),
+    };
+    match decide_unfence(
+        Some(&existing),
+        &r.local,
+        r.opts.unfence_only_if_owner_match,
+        facts.data == LocalData::AllUpToDate,
+        pdsk,
+        &up_names,
+    ) {
+        UnfenceDecision::Nothing => done(r, "no constraint in place, nothing to do"),
+        UnfenceDecision::Keep => done(r, "kept the constraint"),
+        UnfenceDecision::Remove => match remove_constraint(r) {
+            Ok(()) => done(r, "removed the constraint"),
+            Err(e) => failed(tag(r, &format!("could not remove the constraint: {e}"))),
+        },
+        UnfenceDecision::Narrow => {
+            let include = lists.map(|l| l.include).unwrap_or_default();
+            match r.write_constraint(&include, &[], false) {
+                Ok(()) => done(r, "allowed the UpToDate nodes again"),
+                // The script's choice: a constraint left too strict is not a failure of
+                // unfencing, only a delay.
+                Err(e) => done(
+                    r,
+                    &format!("could not modify, left the constraint in place: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+/// crm-fence-peer.9.sh `commit_suicide`: the handler failed while this node is Primary with
+/// I/O frozen and `--suicide-on-failure-if-primary`: ask Pacemaker to fence this node
+/// (`terminate` attribute) and reboot it ourselves if that has not happened within 300 s
+/// (20 s without STONITH).
+fn commit_suicide(r: &Run) {
+    let grace = if r.stonith_enabled {
+        r.log
+            .warn("trying to have Pacemaker kill this node now (terminate=1)");
+        let _ = r.tools.run(
+            &r.tools.crm_attribute,
+            &["-t", "status", "-N", &r.local, "-n", "terminate", "-v", "1"],
+            None,
+            TOOL_LIMIT,
+        );
+        Duration::from_secs(300)
+    } else {
+        Duration::from_secs(20)
+    };
+    let grace = std::env::var("BULWARK_SUICIDE_GRACE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(grace, Duration::from_secs);
+    r.log.warn(&format!(
+        "going to reboot -f in {} s; to cancel: kill {}",
+        grace.as_secs(),
+        std::process::id()
+    ));
+    std::thread::sleep(grace);
+    r.log.warn("going to reboot -f now");
+    let _ = r.tools.run(&r.tools.reboot, &["-f"], None, TOOL_LIMIT);
 }
 
 /// The whole handler process: arguments and environment in, DRBD's exit code out. Both
@@ -596,17 +1137,23 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
     } else {
         invoked_as
     };
-    let opts = match Options::parse(invoked_as, args) {
+    // drbd.ocf passes its unfence_extra_args this way; the script appends them too.
+    let mut args = args.to_vec();
+    if let Ok(extra) = std::env::var("OCF_RESKEY_unfence_extra_args") {
+        args.extend(extra.split_whitespace().map(str::to_string));
+    }
+    let opts = match Options::parse(invoked_as, &args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{tag}: {e}");
             return 1;
         }
     };
-    let env = match HandlerEnv::from_vars(std::env::vars()) {
+    let log = Logger::handler(tag, opts.facility());
+    let env = match HandlerEnv::from_vars(std::env::vars(), opts.resource.as_deref()) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("{tag}: {e}");
+            log.error(&e);
             return 1;
         }
     };
@@ -617,8 +1164,16 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
         &crate::drbd::DrbdTools::from_env(),
         &ClusterTools::from_env(),
         &hostname,
+        &log,
     );
-    eprintln!("{tag}: {} (exit {})", result.message, result.code);
+    let line = format!("{} (exit {})", result.message, result.code);
+    if result.code == 0 || FencePeerExit::Failed.code() != result.code {
+        if !opts.quiet || result.code != 0 {
+            log.info(&line);
+        }
+    } else {
+        log.error(&line);
+    }
     result.code
 }
 
@@ -644,6 +1199,10 @@ mod tests {
         let o = Options::parse("bulwark-drbd-fence-peer", &[]).unwrap();
         assert_eq!(o.mode, Mode::Fence);
         assert_eq!(o.timeout, Duration::from_secs(90));
+        assert_eq!(
+            o.lock_path("r0"),
+            Some(PathBuf::from("/var/lock/drbd/fence.r0"))
+        );
         let o = Options::parse(
             "bulwark-drbd-unfence-peer",
             &args(&[
@@ -665,14 +1224,111 @@ mod tests {
         );
         for bad in [
             &["--timeout"][..],
-            &["--timeout", "0"],
             &["--timeout", "x"],
-            &["--dc-timeout", "99999"],
+            &["--dc-timeout", "99999999"],
             &["--bogus"],
+            &["r0"],
             &["--role"],
+            &["--role", "Boss"],
+            &["--fencing-attribute", "site"],
+            &["--master-id", "a b"],
         ] {
             assert!(Options::parse("x", &args(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_option_of_crm_fence_peer_9_is_accepted() {
+        // The option list of drbd-utils 9.22 scripts/crm-fence-peer.9.sh, short and long,
+        // with and without '='.
+        let all = args(&[
+            "--logfacility=local3",
+            "--logfacility",
+            "daemon",
+            "--resource=r0",
+            "-r",
+            "r0",
+            "--master-id=ms",
+            "-i",
+            "ms",
+            "--role=Master",
+            "-l",
+            "Promoted",
+            "--fencing-attribute=#uname",
+            "-a",
+            "#uname",
+            "--id-prefix=pfx",
+            "-p",
+            "pfx",
+            "--timeout=60",
+            "-t",
+            "60",
+            "--dc-timeout=10",
+            "-d",
+            "10",
+            "--quiet",
+            "--unfence-only-if-owner-match",
+            "--flock-required",
+            "--flock-timeout=5",
+            "--flock-timeout",
+            "5",
+            "--lock-dir=/run/x",
+            "--lock-dir",
+            "/run/x",
+            "--lock-file=f",
+            "--lock-file",
+            "f",
+            "--net-hickup=3",
+            "--network-hickup=3",
+            "--net-hickup",
+            "3",
+            "--network-hickup",
+            "3",
+            "--CTS-mode",
+            "--unreachable-peer-is-outdated",
+            "--suicide-on-failure-if-primary",
+        ]);
+        let o = Options::parse("crm-fence-peer.9.sh", &all).unwrap();
+        assert_eq!(o.resource.as_deref(), Some("r0"));
+        assert_eq!(o.master_id.as_deref(), Some("ms"));
+        assert_eq!(o.role.as_deref(), Some("Promoted"));
+        assert_eq!(o.net_hickup, Duration::from_secs(3));
+        assert_eq!(o.flock_timeout, Duration::from_secs(5));
+        assert!(o.flock_required && o.quiet && o.cts_mode && o.suicide_on_failure_if_primary);
+        assert_eq!(o.facility(), "daemon");
+        assert_eq!(o.lock_path("r0"), Some(PathBuf::from("/run/x/f")));
+    }
+
+    #[test]
+    fn lock_file_sanitising() {
+        let o = |dir: Option<&str>, file: Option<&str>| Options {
+            lock_dir: dir.map(str::to_string),
+            lock_file: file.map(str::to_string),
+            ..Options::parse("x", &[]).unwrap()
+        };
+        assert_eq!(o(None, Some("NONE")).lock_path("r0"), None);
+        assert_eq!(
+            o(Some("relative"), None).lock_path("a/b"),
+            Some(PathBuf::from("/var/lock/drbd/fence.a_b"))
+        );
+        assert_eq!(
+            o(Some("/x"), Some("/y/z")).lock_path("r0"),
+            Some(PathBuf::from("/y/z"))
+        );
+    }
+
+    #[test]
+    fn the_lock_excludes_a_second_handler_for_its_timeout_only() {
+        let dir = std::env::temp_dir().join(format!("bulwark-lock-{}", std::process::id()));
+        let path = dir.join("sub/fence.r0");
+        let first = take_lock(&path, Duration::ZERO).unwrap();
+        let t = Instant::now();
+        let second = take_lock(&path, Duration::from_millis(300));
+        assert!(second.is_err());
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        drop(first);
+        assert!(take_lock(&path, Duration::ZERO).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -682,28 +1338,54 @@ mod tests {
     }
 
     #[test]
-    fn environment() {
-        let e = HandlerEnv::from_vars(vars(&[
-            ("DRBD_RESOURCE", "r0"),
-            ("DRBD_MY_NODE_ID", "0"),
-            ("DRBD_PEER_NODE_ID", "1"),
-            ("DRBD_NODE_ID_0", "node1"),
-            ("DRBD_NODE_ID_1", "node2"),
-            ("UP_TO_DATE_NODES", "0x00000001"),
-            ("PATH", "/bin"),
-        ]))
+    fn environment_and_node_lists() {
+        let e = HandlerEnv::from_vars(
+            vars(&[
+                ("DRBD_RESOURCE", "r0"),
+                ("DRBD_MY_NODE_ID", "0"),
+                ("DRBD_PEER_NODE_ID", "1"),
+                ("DRBD_NODE_ID_0", "node1"),
+                ("DRBD_NODE_ID_1", "node2"),
+                ("UP_TO_DATE_NODES", "0x00000001"),
+                ("PATH", "/bin"),
+            ]),
+            None,
+        )
         .unwrap();
         assert_eq!(e.local_node("host"), "node1");
-        assert_eq!(e.lost_peers("node1").unwrap(), vec!["node2".to_string()]);
         assert_eq!(e.up_to_date, Some(vec![0]));
-        assert_eq!(
-            allowed_nodes(&e, "node1", &["node2".into()]),
-            vec![(0, "node1".to_string())]
-        );
-        let e8 = HandlerEnv::from_vars(vars(&[("DRBD_RESOURCE", "r0"), ("DRBD_PEER", "node2")]))
-            .unwrap();
+        let l = node_lists(&e, "node1", &[]).unwrap();
+        assert_eq!(l.include, vec![(0, "node1".to_string())]);
+        assert_eq!(l.exclude, vec!["node2".to_string()]);
+        // This node not UpToDate itself: refused, as the script does.
+        let not_me = HandlerEnv {
+            up_to_date: Some(vec![1]),
+            ..e.clone()
+        };
+        assert!(node_lists(&not_me, "node1", &[]).is_err());
+        let e8 = HandlerEnv::from_vars(
+            vars(&[("DRBD_RESOURCE", "r0"), ("DRBD_PEER", "node2")]),
+            None,
+        )
+        .unwrap();
         assert_eq!(e8.local_node("node1"), "node1");
-        assert_eq!(e8.lost_peers("node1").unwrap(), vec!["node2".to_string()]);
+        let l = node_lists(&e8, "node1", &[]).unwrap();
+        assert_eq!(
+            (l.exclude.clone(), l.peer_unknown),
+            (vec!["node2".to_string()], false)
+        );
+        // 8.4 without DRBD_PEER: the one other cluster node, else unknown.
+        let none = HandlerEnv::from_vars(vars(&[("DRBD_RESOURCE", "r0")]), None).unwrap();
+        let nodes = vec!["node1".to_string(), "node2".to_string()];
+        assert_eq!(
+            node_lists(&none, "node1", &nodes).unwrap().exclude,
+            vec!["node2".to_string()]
+        );
+        let three = vec!["node1".into(), "node2".into(), "node3".into()];
+        assert!(node_lists(&none, "node1", &three).unwrap().peer_unknown);
+        // --resource overrides (and stands in for) DRBD_RESOURCE.
+        let o = HandlerEnv::from_vars(vars(&[]), Some("r1")).unwrap();
+        assert_eq!(o.resource, "r1");
         let bad: &[&[(&str, &str)]] = &[
             &[],
             &[("DRBD_RESOURCE", "")],
@@ -716,13 +1398,7 @@ mod tests {
             &[("DRBD_RESOURCE", "r0"), ("DRBD_PEER", "a'b")],
         ];
         for b in bad {
-            assert!(HandlerEnv::from_vars(vars(b)).is_err(), "{b:?}");
+            assert!(HandlerEnv::from_vars(vars(b), None).is_err(), "{b:?}");
         }
-        let none = HandlerEnv::from_vars(vars(&[("DRBD_RESOURCE", "r0")])).unwrap();
-        assert!(none.lost_peers("node1").is_err());
-        let dangling =
-            HandlerEnv::from_vars(vars(&[("DRBD_RESOURCE", "r0"), ("DRBD_PEER_NODE_ID", "3")]))
-                .unwrap();
-        assert!(dangling.lost_peers("node1").is_err());
     }
 }
