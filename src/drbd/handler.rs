@@ -547,7 +547,9 @@ impl Run<'_> {
                 &self.tools.cibadmin,
                 &["-Q", "-t", &arg],
                 None,
-                Duration::from_secs(secs + 2),
+                // cibadmin bounds itself with -t; this only catches a wedged one (a loaded
+                // node can take seconds just to start it).
+                Duration::from_secs(secs + 10),
             );
             if let Ok(xml) = got {
                 match self.parse(&xml) {
@@ -576,7 +578,7 @@ impl Run<'_> {
             &self.tools.crmadmin,
             &["-t", &t, "-S", peer],
             None,
-            Duration::from_millis(ms) + Duration::from_secs(2),
+            Duration::from_millis(ms) + Duration::from_secs(10),
         ) {
             Ok(out) => controller_answered(&out),
             Err(_) => false,
@@ -959,14 +961,17 @@ pub fn run(
                     );
                 }
             }
-            if should_commit_suicide(
-                opts.suicide_on_failure_if_primary,
-                outcome.exit,
-                r.local_facts()
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.facts().primary),
-            ) {
+            // Read the role only when the option asks for it: it is another drbdsetup call.
+            if opts.suicide_on_failure_if_primary
+                && should_commit_suicide(
+                    true,
+                    outcome.exit,
+                    r.local_facts()
+                        .status
+                        .as_ref()
+                        .is_some_and(|s| s.facts().primary),
+                )
+            {
                 commit_suicide(&r);
             }
             HandlerResult { code, message }
