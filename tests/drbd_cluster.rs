@@ -90,6 +90,9 @@ fn handler(cluster: &Cluster, name: &str, env: &[&str], args: &[&str]) -> Output
     cmd.extend_from_slice(env);
     let path = format!("/usr/sbin/{name}");
     cmd.push(&path);
+    // The handlers' lock in the lab, not in the host's /var/lock.
+    let lock_dir = cluster.lab_dir().join("lock").display().to_string();
+    cmd.extend_from_slice(&["--lock-dir", &lock_dir]);
     cmd.extend_from_slice(args);
     cluster.exec(&cmd)
 }
@@ -162,6 +165,16 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
         "-X",
         "<node id=\"2\" uname=\"node2\"/>",
     ]);
+    // The controller-answer contract against the real crmadmin (the handler asks it about
+    // the peer; here the only node with a controller is this one): Pacemaker accepts the ms
+    // unit the handler passes, and its answer reads as "reachable".
+    let o = cluster.exec(&["crmadmin", "-t", "3600ms", "-S", "node1"]);
+    assert!(
+        o.status.success()
+            && bulwark::drbd::fence_peer::controller_answered(&String::from_utf8_lossy(&o.stdout)),
+        "{}",
+        output_text(&o)
+    );
     let fence_args = ["--timeout", "15", "--dc-timeout", "10"];
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
     // node2 has no node_state: never confirmed down nor answering, so after the timeout

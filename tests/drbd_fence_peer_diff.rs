@@ -758,3 +758,134 @@ fn handler_against_crm_fence_peer_9() {
         path.display()
     );
 }
+
+/// Both handlers take the same flock(2) lock as util-linux `flock` (an implementation that
+/// is neither ours nor LINBIT's): while `flock` holds the resource's lock file, neither
+/// touches the CIB; with `--flock-required` and a short `--flock-timeout` both give up (1);
+/// with a longer one both wait and then fence.
+#[test]
+fn both_handlers_wait_for_the_same_lock() {
+    require(SCRIPT_FENCE, "drbd-utils");
+    require("/usr/bin/flock", "util-linux");
+    let lab = LabDir::new("fpdiff-lock");
+    let dir = lab.path();
+    stage(dir, &BASE);
+    std::fs::create_dir_all(dir.join("lock")).unwrap();
+    let lock_file = dir.join("lock/fence.r0");
+    let hold = Duration::from_secs(4);
+    let mut holder = Command::new("flock")
+        .arg(&lock_file)
+        .args(["sleep", &hold.as_secs().to_string()])
+        .spawn()
+        .unwrap();
+    let held_since = Instant::now();
+    let locked = || {
+        !Command::new("flock")
+            .args(["-n"])
+            .arg(&lock_file)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success()
+    };
+    while !locked() {
+        assert!(
+            held_since.elapsed() < Duration::from_secs(10),
+            "flock never held the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for which in [Impl::Script, Impl::Ours] {
+        let s = Scenario {
+            extra_args: &["--flock-required", "--flock-timeout", "1"],
+            ..BASE
+        };
+        let runs = run_handlers(dir, &s, which);
+        assert_eq!(runs[0].code, Some(1), "{which:?}: {:?}", runs[0]);
+    }
+    let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
+    assert!(
+        !calls.contains("cibadmin"),
+        "a handler touched the CIB without the lock:\n{calls}"
+    );
+    let phase_start = Instant::now();
+    let results: Vec<(Impl, Vec<Run>)> = std::thread::scope(|scope| {
+        let h: Vec<_> = [Impl::Script, Impl::Ours]
+            .into_iter()
+            .map(|which| {
+                let s = Scenario {
+                    extra_args: &["--flock-timeout", "30"],
+                    ..BASE
+                };
+                scope.spawn(move || (which, run_handlers(dir, &s, which)))
+            })
+            .collect();
+        h.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // The holder's sleep began after held_since: the lock was free no earlier than this.
+    let released_after = (held_since + hold).saturating_duration_since(phase_start);
+    let _ = holder.wait();
+    for (which, runs) in &results {
+        assert!(matches!(runs[0].code, Some(4)), "{which:?}: {:?}", runs[0]);
+        assert!(
+            runs[0].took + Duration::from_millis(200) >= released_after,
+            "{which:?} finished after {:?}, before the lock was released (after {released_after:?})",
+            runs[0].took
+        );
+    }
+    assert!(constraints(dir).contains("value=\"node1\""));
+}
+
+/// `--suicide-on-failure-if-primary`: a Primary whose fencing failed (the constraint there
+/// rejects it) asks Pacemaker to fence it (`terminate`) and reboots itself after the grace
+/// time, as the script's `commit_suicide` does. Ours only: the script's grace is a fixed
+/// 300 s. The grace is shortened through `BULWARK_SUICIDE_GRACE_SECS`; `reboot` and
+/// `crm_attribute` are recorders here.
+#[test]
+fn suicide_on_failure_if_primary() {
+    let lab = LabDir::new("fpdiff-suicide");
+    let dir = lab.path();
+    let s = Scenario {
+        existing: Some((&["node2"], "Master")),
+        extra_args: &["--suicide-on-failure-if-primary"],
+        ..BASE
+    };
+    stage(dir, &s);
+    for tool in ["crm_attribute", "reboot"] {
+        write_exec(
+            &dir.join("bin").join(tool),
+            &format!("#!/bin/sh\necho \"{tool} $*\" >> $FAKE_DIR/calls\n"),
+        );
+    }
+    let mut cmd = handler_command(dir, &s, Impl::Ours);
+    cmd.env("BULWARK_SUICIDE_GRACE_SECS", "1");
+    let out = wait_bounded(
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        calls.contains("crm_attribute -t status -N node1 -n terminate -v 1"),
+        "{calls}"
+    );
+    assert!(calls.contains("reboot -f"), "{calls}");
+    // A Secondary (or a fence that succeeded) does not.
+    let lab2 = LabDir::new("fpdiff-no-suicide");
+    let ok = Scenario {
+        extra_args: &["--suicide-on-failure-if-primary"],
+        ..BASE
+    };
+    stage(lab2.path(), &ok);
+    write_exec(
+        &lab2.path().join("bin/reboot"),
+        "#!/bin/sh\necho \"reboot $*\" >> $FAKE_DIR/calls\n",
+    );
+    let runs = run_handlers(lab2.path(), &ok, Impl::Ours);
+    assert_eq!(runs[0].code, Some(4));
+    let calls = std::fs::read_to_string(lab2.path().join("calls")).unwrap_or_default();
+    assert!(!calls.contains("reboot"), "{calls}");
+}
