@@ -145,6 +145,9 @@ struct Scenario {
     /// Handlers started at the same time.
     concurrent: usize,
     extra_args: &'static [&'static str],
+    /// DRBD 8.4's handler environment (DRBD_PEER, DRBD_MINOR) and /proc/drbd instead of
+    /// DRBD 9's node ids and UP_TO_DATE_NODES.
+    drbd84: bool,
 }
 
 const BASE: Scenario = Scenario {
@@ -161,6 +164,7 @@ const BASE: Scenario = Scenario {
     existing: None,
     concurrent: 1,
     extra_args: &[],
+    drbd84: false,
 };
 
 const SCENARIOS: &[Scenario] = &[
@@ -268,6 +272,37 @@ const SCENARIOS: &[Scenario] = &[
         name: "link-back",
         what: "the link came back before the handler looked: every peer disk UpToDate",
         local: Local::AllUpToDate,
+        ..BASE
+    },
+    Scenario {
+        name: "drbd84-peer-online-answering",
+        what: "DRBD 8.4 environment (DRBD_PEER, DRBD_MINOR): peer online and answering",
+        drbd84: true,
+        ..BASE
+    },
+    Scenario {
+        name: "drbd84-peer-online-silent",
+        what: "DRBD 8.4 environment: peer online in the CIB, controller silent",
+        drbd84: true,
+        controller_answers: false,
+        ..BASE
+    },
+    Scenario {
+        name: "drbd84-peer-unclean-then-fenced",
+        what: "DRBD 8.4 environment: peer unclean, fenced 2 s later",
+        drbd84: true,
+        peer: Peer::Unclean,
+        controller_answers: false,
+        fenced_after: Some(2),
+        ..BASE
+    },
+    Scenario {
+        name: "drbd84-consistent-peer-unclean",
+        what: "DRBD 8.4 environment: only Consistent data, peer unclean and never fenced",
+        drbd84: true,
+        local: Local::ConsistentAlone,
+        peer: Peer::Unclean,
+        controller_answers: false,
         ..BASE
     },
     Scenario {
@@ -382,6 +417,22 @@ fn events2(local: Local) -> String {
     }
 }
 
+/// /proc/drbd: DRBD 9 shows only its version; 8.4 the state of every minor, here the same
+/// state the events2 fixture shows (DRBD 9's script reads events2 even on 8.4).
+fn proc_drbd(s: &Scenario) -> String {
+    if !s.drbd84 {
+        return "version: 9.2.2 (api:2/proto:86-121)\n".into();
+    }
+    let state = match s.local {
+        Local::UpToDateAlone => "cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown",
+        Local::ConsistentAlone => "cs:WFConnection ro:Primary/Unknown ds:Consistent/DUnknown",
+        Local::AllUpToDate => "cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate",
+    };
+    format!(
+        "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 211FB288A383ED945B83420\n 0: {state} C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n"
+    )
+}
+
 fn write_exec(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, body).unwrap();
@@ -404,11 +455,7 @@ fn stage(dir: &Path, s: &Scenario) {
     }
     std::fs::write(dir.join("cib.xml"), cib(s)).unwrap();
     std::fs::write(dir.join("events2"), events2(s.local)).unwrap();
-    std::fs::write(
-        dir.join("proc_drbd"),
-        "version: 9.2.2 (api:2/proto:86-121)\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("proc_drbd"), proc_drbd(s)).unwrap();
     std::fs::write(dir.join("quorum"), if s.quorum { "1\n" } else { "0\n" }).unwrap();
     if s.controller_answers {
         std::fs::write(dir.join("controller-answers"), "").unwrap();
@@ -461,12 +508,16 @@ fn handler_command(dir: &Path, s: &Scenario, which: Impl) -> Command {
         )
         .env("FAKE_DIR", dir)
         .env("BULWARK_PROC_DRBD", dir.join("proc_drbd"))
-        .env("DRBD_RESOURCE", "r0")
-        .env("DRBD_MY_NODE_ID", "0")
-        .env("DRBD_PEER_NODE_ID", "1")
-        .env("DRBD_NODE_ID_0", "node1")
-        .env("DRBD_NODE_ID_1", "node2")
-        .env("UP_TO_DATE_NODES", up_to_date);
+        .env("DRBD_RESOURCE", "r0");
+    if s.drbd84 {
+        cmd.env("DRBD_PEER", "node2").env("DRBD_MINOR", "0");
+    } else {
+        cmd.env("DRBD_MY_NODE_ID", "0")
+            .env("DRBD_PEER_NODE_ID", "1")
+            .env("DRBD_NODE_ID_0", "node1")
+            .env("DRBD_NODE_ID_1", "node2")
+            .env("UP_TO_DATE_NODES", up_to_date);
+    }
     cmd
 }
 
@@ -656,7 +707,9 @@ fn handler_against_crm_fence_peer_9() {
          same scenarios against Pacemaker 2.1.5's own `cibadmin`/`crm_mon`/`crm_diff` on a CIB \
          file, with stand-ins only for `crmadmin -S`, `crm_node --quorum` and `drbdsetup \
          events2`. LINBIT's script is drbd-utils' `/usr/lib/drbd/crm-fence-peer.9.sh`, run as \
-         shipped. DRBD 9 handler environment (node1 = this node, id 0; node2 = the peer, id 1); \
+         shipped. DRBD 9 handler environment (node1 = this node, id 0; node2 = the peer, id 1) \
+         unless the scenario says DRBD 8.4 (`DRBD_PEER=node2`, `DRBD_MINOR=0`, an 8.4 \
+         /proc/drbd, which ours reads instead of asking drbdsetup); \
          `--timeout 8 --dc-timeout 4`.\n\n\
          Constraints are compared after normalising `role=\"Master\"` to `role=\"Promoted\"` \
          (the same role; ours writes the name of the CIB's schema, 3.7 on: `Promoted`) and \
@@ -717,6 +770,18 @@ fn handler_against_crm_fence_peer_9() {
             "{name}: answered after {:?}, before --timeout",
             o.runs[0].took
         );
+    }
+    // On DRBD 8.4 ours never asks drbdsetup (netlink) from inside the handler: the module
+    // may be holding its netlink lock while it waits for us.
+    for (s, _, ours) in &results {
+        if s.drbd84 {
+            assert!(
+                !ours.calls.contains("drbdsetup"),
+                "{}: ours called drbdsetup on 8.4:\n{}",
+                s.name,
+                ours.calls
+            );
+        }
     }
     let fenced = by_name["peer-unclean-then-fenced"];
     assert_eq!(

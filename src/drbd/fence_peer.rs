@@ -797,6 +797,70 @@ pub fn parse_up_to_date_nodes(value: &str) -> Result<Vec<u32>, ParseError> {
     Ok((0..64).filter(|b| mask & (1u64 << b) != 0).collect())
 }
 
+/// What the handlers need of the local DRBD state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalDrbd {
+    pub data: LocalData,
+    /// Every peer disk UpToDate (the link is back): nothing to fence.
+    pub pdsk_all_up_to_date: bool,
+    pub primary: bool,
+}
+
+/// The local state of `minors` from DRBD 8.x's `/proc/drbd` (lines
+/// ` 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----`, drbd 8.4
+/// `drbd_proc.c`), read as crm-fence-peer.9.sh's `set_states_from_proc_drbd` does. A
+/// fence-peer handler on 8.4 may be called from `drbdsetup primary` while the module holds
+/// its netlink lock: asking drbdsetup then would deadlock, reading /proc/drbd does not.
+pub fn proc_drbd_local(text: &str, minors: &[u32]) -> LocalDrbd {
+    let (mut n, mut all_up_to_date, mut all_consistent, mut pdsk) = (0, true, true, true);
+    let (mut primary, mut configured) = (false, false);
+    for line in text.lines() {
+        let Some((minor, rest)) = line.trim_start().split_once(": cs:") else {
+            continue;
+        };
+        if !minor.parse::<u32>().is_ok_and(|m| minors.contains(&m)) {
+            continue;
+        }
+        n += 1;
+        let field = |key: &str| {
+            rest.split_whitespace()
+                .find_map(|f| f.strip_prefix(key))
+                .unwrap_or("")
+        };
+        let (role, _) = field("ro:").split_once('/').unwrap_or(("", ""));
+        let (disk, peer_disk) = field("ds:").split_once('/').unwrap_or(("", ""));
+        match disk {
+            "UpToDate" => {}
+            "Consistent" => all_up_to_date = false,
+            _ => {
+                all_up_to_date = false;
+                all_consistent = false;
+            }
+        }
+        if peer_disk != "UpToDate" {
+            pdsk = false;
+        }
+        primary |= role == "Primary";
+        configured |= role == "Primary" || role == "Secondary";
+    }
+    if n == 0 {
+        (all_up_to_date, all_consistent, pdsk) = (false, false, false);
+    }
+    LocalDrbd {
+        data: if !configured {
+            LocalData::Unconfigured
+        } else if all_up_to_date {
+            LocalData::AllUpToDate
+        } else if all_consistent {
+            LocalData::AllConsistent
+        } else {
+            LocalData::NotConsistent
+        },
+        pdsk_all_up_to_date: pdsk,
+        primary,
+    }
+}
+
 /// `crmadmin -S <node>` output that means the node's controller answered
 /// (crm-fence-peer.9.sh: `*": ok"` or `*" (ok)"`).
 pub fn controller_answered(stdout: &str) -> bool {
@@ -1087,6 +1151,41 @@ mod tests {
     fn up_to_date_nodes_mask() {
         assert_eq!(parse_up_to_date_nodes("0x00000005").unwrap(), vec![0, 2]);
         assert!(parse_up_to_date_nodes("5").is_err());
+    }
+
+    #[test]
+    fn proc_drbd_of_drbd_8_4() {
+        let text = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 211FB288A383ED945B83420 \n 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n 1: cs:Connected ro:Secondary/Primary ds:Consistent/UpToDate C r-----\n 2: cs:Unconfigured\n";
+        assert_eq!(
+            proc_drbd_local(text, &[0]),
+            LocalDrbd {
+                data: LocalData::AllUpToDate,
+                pdsk_all_up_to_date: false,
+                primary: true
+            }
+        );
+        assert_eq!(
+            proc_drbd_local(text, &[1]),
+            LocalDrbd {
+                data: LocalData::AllConsistent,
+                pdsk_all_up_to_date: true,
+                primary: false
+            }
+        );
+        assert_eq!(
+            proc_drbd_local(text, &[0, 1]).data,
+            LocalData::AllConsistent
+        );
+        for minors in [&[2][..], &[7], &[]] {
+            let f = proc_drbd_local(text, minors);
+            assert_eq!(f.data, LocalData::Unconfigured, "{minors:?}");
+            assert!(!f.pdsk_all_up_to_date && !f.primary);
+        }
+        let outdated = " 0: cs:StandAlone ro:Secondary/Unknown ds:Outdated/DUnknown   r-----\n";
+        assert_eq!(
+            proc_drbd_local(outdated, &[0]).data,
+            LocalData::NotConsistent
+        );
     }
 
     #[test]

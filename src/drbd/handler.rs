@@ -13,11 +13,12 @@ use super::agent::{check_resource_name, LocalResource, Observed};
 use super::cmd::DrbdTools;
 use super::fence_peer::{
     controller_answered, decide_fence, decide_unfence, judge_existing, judge_node_state,
-    parse_cib_for, parse_up_to_date_nodes, poll_step, promoted_role_name, should_commit_suicide,
-    CibFacts, ConstraintNaming, ExistingVerdict, FencePeerExit, FenceSituation, LocalData,
-    PeerState, UnfenceDecision,
+    parse_cib_for, parse_up_to_date_nodes, poll_step, proc_drbd_local, promoted_role_name,
+    should_commit_suicide, CibFacts, ConstraintNaming, ExistingVerdict, FencePeerExit,
+    FenceSituation, LocalData, LocalDrbd, PeerState, UnfenceDecision,
 };
-use super::status::{printable, DrbdStatus};
+use super::status::printable;
+use super::version::parse_proc_drbd;
 use crate::log::Logger;
 use crate::process::run_with_input;
 use std::collections::BTreeMap;
@@ -242,6 +243,8 @@ pub struct HandlerEnv {
     pub node_names: BTreeMap<u32, String>,
     /// `UP_TO_DATE_NODES`, when DRBD passed it.
     pub up_to_date: Option<Vec<u32>>,
+    /// `DRBD_MINOR` (drbdadm: the resource's minors, space separated).
+    pub minors: Vec<u32>,
 }
 
 fn node_id(name: &str, value: &str) -> Result<u32, String> {
@@ -284,6 +287,7 @@ impl HandlerEnv {
             peer: None,
             node_names: BTreeMap::new(),
             up_to_date: None,
+            minors: Vec::new(),
         };
         for (k, v) in vars {
             match k.as_str() {
@@ -293,6 +297,16 @@ impl HandlerEnv {
                 "DRBD_PEER" if !v.trim().is_empty() => {
                     check_node_name(&k, v.trim())?;
                     env.peer = Some(v.trim().to_string());
+                }
+                "DRBD_MINOR" => {
+                    env.minors = v
+                        .split_whitespace()
+                        .map(|m| {
+                            m.parse::<u32>().map_err(|_| {
+                                format!("DRBD_MINOR '{}' is not a minor number", printable(&v, 40))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
                 }
                 "UP_TO_DATE_NODES" if !v.trim().is_empty() => {
                     env.up_to_date = Some(parse_up_to_date_nodes(&v).map_err(|e| e.to_string())?);
@@ -658,17 +672,18 @@ impl Run<'_> {
         ok
     }
 
-    fn local_facts(&self) -> LocalFacts {
+    fn local_facts(&self) -> LocalDrbd {
         local_facts(
             self.drbd,
-            &self.env.resource,
+            self.env,
             &crate::deadline::Deadline::after(TOOL_LIMIT),
         )
         .unwrap_or_else(|e| {
             self.log.warn(&e);
-            LocalFacts {
+            LocalDrbd {
                 data: LocalData::Unconfigured,
-                status: None,
+                pdsk_all_up_to_date: false,
+                primary: false,
             }
         })
     }
@@ -775,10 +790,7 @@ impl Run<'_> {
             quorum,
             peers: peers.clone(),
             local: facts.data,
-            peers_all_up_to_date: facts
-                .status
-                .as_ref()
-                .is_some_and(|s| s.facts().pdsk_all_up_to_date),
+            peers_all_up_to_date: facts.pdsk_all_up_to_date,
             unreachable_peer_is_outdated: self.opts.unreachable_peer_is_outdated,
         };
         let d = decide_fence(&situation);
@@ -797,25 +809,38 @@ struct FenceOutcome {
     reason: String,
 }
 
-/// Local DRBD facts the decisions read.
-struct LocalFacts {
-    data: LocalData,
-    status: Option<DrbdStatus>,
-}
-
+/// The local DRBD state: DRBD 8.x from /proc/drbd (no netlink, see [`proc_drbd_local`]),
+/// DRBD 9 from `drbdsetup events2` as the agent reads it.
 fn local_facts(
     drbd: &DrbdTools,
-    resource: &str,
+    env: &HandlerEnv,
     deadline: &crate::deadline::Deadline,
-) -> Result<LocalFacts, String> {
-    let local = LocalResource::new(resource, drbd.clone());
+) -> Result<LocalDrbd, String> {
+    if let Ok(text) = std::fs::read_to_string(&drbd.proc_drbd) {
+        if parse_proc_drbd(&text).is_ok_and(|v| !v.is_v9()) {
+            let minors = if env.minors.is_empty() {
+                // drbdadm reads the configuration only: no netlink either.
+                let out = drbd
+                    .drbdadm(&["sh-minor", &env.resource], deadline)
+                    .map_err(|e| format!("cannot find the resource's minors: {e}"))?;
+                out.stdout_str()
+                    .split_whitespace()
+                    .filter_map(|m| m.parse().ok())
+                    .collect()
+            } else {
+                env.minors.clone()
+            };
+            return Ok(proc_drbd_local(&text, &minors));
+        }
+    }
+    let local = LocalResource::new(&env.resource, drbd.clone());
     let (_, observed) = local
         .observe(deadline)
         .map_err(|e| format!("cannot read the local DRBD state: {e}"))?;
     Ok(match observed {
         Observed::Up(s) => {
             let f = s.facts();
-            LocalFacts {
+            LocalDrbd {
                 data: if f.disk_all_up_to_date {
                     LocalData::AllUpToDate
                 } else if f.disk_all_consistent {
@@ -823,12 +848,14 @@ fn local_facts(
                 } else {
                     LocalData::NotConsistent
                 },
-                status: Some(s),
+                pdsk_all_up_to_date: f.pdsk_all_up_to_date,
+                primary: f.primary,
             }
         }
-        Observed::Down | Observed::NoModule => LocalFacts {
+        Observed::Down | Observed::NoModule => LocalDrbd {
             data: LocalData::Unconfigured,
-            status: None,
+            pdsk_all_up_to_date: false,
+            primary: false,
         },
     })
 }
@@ -948,12 +975,7 @@ pub fn run(
                 // The link may have come back while we fenced: then the constraint only
                 // blocks a good peer (crm-fence-peer.9.sh `double_check_after_fencing`).
                 let facts = r.local_facts();
-                if facts
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.facts().pdsk_all_up_to_date)
-                    && remove_constraint(&r).is_ok()
-                {
+                if facts.pdsk_all_up_to_date && remove_constraint(&r).is_ok() {
                     code = FencePeerExit::Failed.code();
                     message = tag(
                         &r,
@@ -963,14 +985,7 @@ pub fn run(
             }
             // Read the role only when the option asks for it: it is another drbdsetup call.
             if opts.suicide_on_failure_if_primary
-                && should_commit_suicide(
-                    true,
-                    outcome.exit,
-                    r.local_facts()
-                        .status
-                        .as_ref()
-                        .is_some_and(|s| s.facts().primary),
-                )
+                && should_commit_suicide(true, outcome.exit, r.local_facts().primary)
             {
                 commit_suicide(&r);
             }
@@ -1056,10 +1071,7 @@ fn unfence(r: &mut Run, tag: &dyn Fn(&Run, &str) -> String) -> HandlerResult {
         };
     };
     let facts = r.local_facts();
-    let pdsk = facts
-        .status
-        .as_ref()
-        .is_some_and(|s| s.facts().pdsk_all_up_to_date);
+    let pdsk = facts.pdsk_all_up_to_date;
     let up_names: Vec<String> = if r.env.up_to_date.is_some() {
         lists
             .as_ref()
@@ -1368,6 +1380,12 @@ mod tests {
             ..e.clone()
         };
         assert!(node_lists(&not_me, "node1", &[]).is_err());
+        let minors = HandlerEnv::from_vars(
+            vars(&[("DRBD_RESOURCE", "r0"), ("DRBD_MINOR", "0 3")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(minors.minors, vec![0, 3]);
         let e8 = HandlerEnv::from_vars(
             vars(&[("DRBD_RESOURCE", "r0"), ("DRBD_PEER", "node2")]),
             None,
@@ -1401,6 +1419,7 @@ mod tests {
             &[("DRBD_RESOURCE", "r0"), ("DRBD_NODE_ID_1", "no de")],
             &[("DRBD_RESOURCE", "r0"), ("UP_TO_DATE_NODES", "12")],
             &[("DRBD_RESOURCE", "r0"), ("DRBD_PEER", "a'b")],
+            &[("DRBD_RESOURCE", "r0"), ("DRBD_MINOR", "0 x")],
         ];
         for b in bad {
             assert!(HandlerEnv::from_vars(vars(b), None).is_err(), "{b:?}");
