@@ -148,6 +148,8 @@ struct Scenario {
     /// DRBD 8.4's handler environment (DRBD_PEER, DRBD_MINOR) and /proc/drbd instead of
     /// DRBD 9's node ids and UP_TO_DATE_NODES.
     drbd84: bool,
+    /// The existing constraint (our id) is on another clone.
+    existing_on_other_clone: bool,
 }
 
 const BASE: Scenario = Scenario {
@@ -165,6 +167,7 @@ const BASE: Scenario = Scenario {
     concurrent: 1,
     extra_args: &[],
     drbd84: false,
+    existing_on_other_clone: false,
 };
 
 const SCENARIOS: &[Scenario] = &[
@@ -250,6 +253,13 @@ const SCENARIOS: &[Scenario] = &[
         ..BASE
     },
     Scenario {
+        name: "constraint-id-on-other-clone",
+        what: "a constraint with our id exists, but on another clone (leftover after a rename)",
+        existing: Some((&["node1"], "Master")),
+        existing_on_other_clone: true,
+        ..BASE
+    },
+    Scenario {
         name: "two-handlers-at-once",
         what: "two handlers for the resource start together (same lock dir)",
         concurrent: 2,
@@ -264,8 +274,9 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "cib-busy",
-        what: "the first CIB write loses an update race (exit 103)",
+        what: "the first CIB write loses an update race (exit 103); --timeout 60, since the script retries only within --timeout",
         busy_writes: 1,
+        extra_args: &["--timeout", "60"],
         ..BASE
     },
     Scenario {
@@ -396,10 +407,11 @@ fn cib(s: &Scenario) -> String {
         x = x.replace("have-quorum=\"1\"", "have-quorum=\"0\"");
     }
     if let Some((allowed, role)) = s.existing {
-        x = x.replace(
-            "<constraints/>",
-            &format!("<constraints>{}</constraints>", existing_xml(allowed, role)),
-        );
+        let mut c = existing_xml(allowed, role);
+        if s.existing_on_other_clone {
+            c = c.replace("rsc=\"mailstore-clone\"", "rsc=\"other-clone\"");
+        }
+        x = x.replace("<constraints/>", &format!("<constraints>{c}</constraints>"));
     }
     x
 }

@@ -700,6 +700,7 @@ impl Run<'_> {
         exclude: &[String],
         fencing: bool,
     ) -> Result<(), String> {
+        let mut id_taken = false;
         loop {
             let xml = self
                 .tools
@@ -755,9 +756,20 @@ impl Run<'_> {
             };
             match result {
                 Ok(_) => return Ok(()),
-                Err(e) if e.code == Some(CIB_EXISTS) => {
+                // Another writer (the other node's handler, an operator) won the race:
+                // read it back and restrict or accept it. A second "exists" while the read
+                // finds no constraint of ours means the id is taken by something else.
+                Err(e) if e.code == Some(CIB_EXISTS) && !id_taken => {
                     self.log
                         .info("the constraint appeared meanwhile; reading it back");
+                    id_taken = true;
+                }
+                Err(e) if e.code == Some(CIB_EXISTS) => {
+                    return Err(format!(
+                        "id {} is taken by something that is not our constraint on {}",
+                        naming.id(),
+                        naming.clone_id
+                    ))
                 }
                 Err(e) if transient(e.code) && !self.out_of_time() => {
                     self.log.info(&format!("{}; retrying", e.line));
@@ -765,7 +777,7 @@ impl Run<'_> {
                 }
                 Err(e) => return Err(e.line),
             }
-            if self.out_of_time() && self.elapsed() > self.opts.timeout + TOOL_LIMIT {
+            if self.elapsed() > self.opts.timeout + TOOL_LIMIT {
                 return Err("gave up writing the constraint".into());
             }
         }
@@ -1184,12 +1196,10 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
         &log,
     );
     let line = format!("{} (exit {})", result.message, result.code);
-    if result.code == 0 || FencePeerExit::Failed.code() != result.code {
-        if !opts.quiet || result.code != 0 {
-            log.info(&line);
-        }
-    } else {
+    if result.code == FencePeerExit::Failed.code() {
         log.error(&line);
+    } else if !(opts.quiet && result.code == 0) {
+        log.info(&line);
     }
     result.code
 }
