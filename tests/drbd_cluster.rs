@@ -85,6 +85,33 @@ fn constraints(cluster: &Cluster) -> String {
     cluster.exec_ok(&["cibadmin", "-Q", "-o", "constraints"])
 }
 
+/// The constraints, one trimmed tag per line, with the role's old name (`Master`, which
+/// crm-fence-peer.9.sh writes) read as the current one and the default `boolean-op` dropped.
+fn normalized(constraints: &str) -> String {
+    constraints
+        .lines()
+        .map(|l| {
+            l.trim()
+                .replace("role=\"Master\"", "role=\"Promoted\"")
+                .replace(" boolean-op=\"and\"", "")
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// LINBIT's handler (drbd-utils, as shipped) with the same environment and arguments.
+fn linbit_handler(cluster: &Cluster, name: &str, env: &[&str], args: &[&str]) -> Output {
+    let mut cmd = vec!["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
+    cmd.extend_from_slice(env);
+    let path = format!("/usr/lib/drbd/{name}");
+    cmd.push(&path);
+    let lock_dir = cluster.lab_dir().join("lock").display().to_string();
+    cmd.extend_from_slice(&["--lock-dir", &lock_dir]);
+    cmd.extend_from_slice(args);
+    cluster.exec(&cmd)
+}
+
 fn handler(cluster: &Cluster, name: &str, env: &[&str], args: &[&str]) -> Output {
     let mut cmd = vec!["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
     cmd.extend_from_slice(env);
@@ -188,13 +215,34 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
             && c.contains("value=\"node1\""),
         "{c}"
     );
+    // LINBIT's crm-fence-peer.9.sh in the same state, against the same live CIB: the same
+    // exit code and the same constraint. Its constraint stays for what follows (ours must
+    // accept a constraint the script wrote).
+    let ours_wrote = normalized(&c);
+    let drop_constraint = |cluster: &Cluster| {
+        cluster.exec_ok(&[
+            "cibadmin",
+            "-D",
+            "-o",
+            "constraints",
+            "-X",
+            "<rsc_location id=\"drbd-fence-by-handler-r0-mailstore-clone\"/>",
+        ]);
+    };
+    drop_constraint(&cluster);
+    let o = linbit_handler(&cluster, "crm-fence-peer.9.sh", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
+    assert_eq!(normalized(&constraints(&cluster)), ours_wrote);
     // It allows this node: still promoted.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(instance_role(&cluster), "Promoted");
     // Again: the constraint is already there → 4.
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
     assert_eq!(o.status.code(), Some(4), "{}", output_text(&o));
-    // Unfence while the peer is still away: kept.
+    // Unfence while the peer is still away: kept, by LINBIT's and by ours.
+    let o = linbit_handler(&cluster, "crm-unfence-peer.9.sh", DRBD_ENV, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    assert_eq!(normalized(&constraints(&cluster)), ours_wrote);
     let o = handler(&cluster, "bulwark-drbd-unfence-peer", DRBD_ENV, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
     assert!(output_text(&o).contains("kept"), "{}", output_text(&o));
@@ -216,8 +264,11 @@ fn promotable_clone_and_fence_handler_under_pacemaker() {
         &["--unfence"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
-    // Peer disks all UpToDate (link back): fencing is refused, no constraint.
+    // Peer disks all UpToDate (link back): fencing is refused, no constraint; LINBIT's too.
     let o = handler(&cluster, "bulwark-drbd-fence-peer", DRBD_ENV, &fence_args);
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
+    let o = linbit_handler(&cluster, "crm-fence-peer.9.sh", DRBD_ENV, &fence_args);
     assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
     assert!(!constraints(&cluster).contains("drbd-fence-by-handler-r0"));
     // Someone else's constraint rejects this node: fail (1), I/O stays frozen, as
