@@ -280,6 +280,12 @@ const SCENARIOS: &[Scenario] = &[
         ..BASE
     },
     Scenario {
+        name: "unknown-option",
+        what: "an option neither knows (--frobnicate) on the handler line",
+        extra_args: &["--frobnicate"],
+        ..BASE
+    },
+    Scenario {
         name: "link-back",
         what: "the link came back before the handler looked: every peer disk UpToDate",
         local: Local::AllUpToDate,
@@ -350,14 +356,24 @@ const SCENARIOS: &[Scenario] = &[
 
 /// Differences between the two, with the reason each is kept. A scenario that differs and
 /// is not here fails the test; one that is here and no longer differs fails it too.
-const DOCUMENTED: &[(&str, &str)] = &[(
-    "constraint-already-there-promoted",
-    "the script compares the constraint it would write (role `Master`) with the one there \
-     (role `Promoted`) as text, finds them different, rewrites the same constraint, gets an \
-     empty CIB diff that `cibadmin --patch` refuses, and exits 1 (I/O stays frozen). Ours \
-     reads both names as the one promoted role (they are in Pacemaker's schema) and answers \
-     4: the constraint that fences the peer is in place.",
-)];
+const DOCUMENTED: &[(&str, &str)] = &[
+    (
+        "unknown-option",
+        "the script ignores an option it does not know and fences; ours refuses it (exit 1, \
+         one line naming it): an unknown option may mean something about which node is \
+         fenced, and guessing is worse than a handler line an admin must fix. Every option \
+         crm-fence-peer.9.sh 9.22 knows is accepted (see the unit test \
+         every_option_of_crm_fence_peer_9_is_accepted).",
+    ),
+    (
+        "constraint-already-there-promoted",
+        "the script compares the constraint it would write (role `Master`) with the one there \
+         (role `Promoted`) as text, finds them different, rewrites the same constraint, gets an \
+         empty CIB diff that `cibadmin --patch` refuses, and exits 1 (I/O stays frozen). Ours \
+         reads both names as the one promoted role (they are in Pacemaker's schema) and answers \
+         4: the constraint that fences the peer is in place.",
+    ),
+];
 
 fn node_state(peer: Peer) -> &'static str {
     match peer {

@@ -1157,6 +1157,38 @@ fn commit_suicide(r: &Run) {
     let _ = r.tools.run(&r.tools.reboot, &["-f"], None, TOOL_LIMIT);
 }
 
+/// `--help`: the options, as crm-fence-peer.9.sh names them.
+pub const USAGE: &str = "\
+Usage: bulwark-drbd-fence-peer [OPTION]...   (DRBD's fence-peer handler)
+       bulwark-drbd-unfence-peer [OPTION]... (unfence-peer / after-resync-target)
+Places (removes) the -INFINITY constraint on the promoted role of the DRBD clone for every
+node whose data is not UpToDate. Run by DRBD with DRBD_RESOURCE, DRBD_PEER / DRBD_MINOR
+(8.4) or DRBD_MY_NODE_ID, DRBD_NODE_ID_n, UP_TO_DATE_NODES (9) in the environment. Resumes
+I/O at once (exit 4) only when the peer's controller answers crmadmin -S; otherwise polls
+the DC until the peer is cleanly down (7) or --timeout passes (5), so STONITH acts first.
+Exit: 4 peer fenced, 5 peer unreachable, 7 peer STONITHed, 1 failed (I/O stays frozen).
+
+  -t, --timeout=S            poll the DC for the peer's state this long (90)
+  -d, --dc-timeout=S         wait this long for a DC at all (20)
+      --network-hickup=S     while the peer answers, wait this long for the link (0)
+  -r, --resource=R           instead of DRBD_RESOURCE
+  -i, --master-id=ID         the promotable clone (default: found in the CIB)
+  -l, --role=ROLE            rule role (default Promoted, Master on schemas < 3.7)
+  -p, --id-prefix=P          constraint id prefix (drbd-fence-by-handler; -R appended)
+  -a, --fencing-attribute=A  only #uname (others are refused)
+      --lock-dir=D, --lock-file=F|NONE, --flock-timeout=S (120), --flock-required
+                             the lock crm-fence-peer.9.sh takes (/var/lock/drbd/fence.R)
+      --unfence-only-if-owner-match   unfence removes only a constraint allowing us
+      --suicide-on-failure-if-primary a Primary whose fencing failed asks Pacemaker to
+                             fence it (terminate) and reboots after 300 s (20 s w/o STONITH)
+      --unreachable-peer-is-outdated  (from a terminal only) place it with Consistent data
+      --CTS-mode             a peer without node_state counts as reachable
+      --logfacility=F        syslog facility (local5)
+      --quiet
+      --unfence / --fence    select the mode regardless of the program name
+Differences to crm-fence-peer.9.sh: docs/drbd-fence-peer-differences.md.
+";
+
 /// The whole handler process: arguments and environment in, DRBD's exit code out. Both
 /// handler binaries (`bulwark-drbd-fence-peer`, `bulwark-drbd-unfence-peer`) are this call;
 /// the name they run under, or `--unfence`, selects the mode.
@@ -1170,6 +1202,10 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
     let mut args = args.to_vec();
     if let Ok(extra) = std::env::var("OCF_RESKEY_unfence_extra_args") {
         args.extend(extra.split_whitespace().map(str::to_string));
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return 0;
     }
     let opts = match Options::parse(invoked_as, &args) {
         Ok(o) => o,
