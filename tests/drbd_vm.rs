@@ -14,6 +14,9 @@
 //! - cutting the replication link lowers the disconnected Secondary's promotion score (as set
 //!   by the cluster's own monitor) from 10000 to 1000 (UpToDate, peer disk unknown), the
 //!   Primary keeps 10000 and stays promoted; the score comes back after the resync;
+//! - with `fencing resource-and-stonith` and our handlers, that cut makes the Primary's
+//!   fence-peer handler place the constraint (exit 4), the Secondary cannot be promoted while
+//!   it stands, and the resync target's handler removes it after the resync;
 //! - LINBIT's `ocf:linbit:drbd` and ours, run with the same environment in the same states,
 //!   agree on `monitor`'s exit code and the score each would set; their `meta-data` agree on
 //!   every parameter and action ours declares.
@@ -485,6 +488,22 @@ fn promotable_clone_on_real_drbd_in_two_vms() {
         "Primary with UpToDate data → 10000"
     );
     assert_eq!(results.fact("nodea", "disconnected.promoted"), sec);
+    // fencing resource-and-stonith with our handlers: the Primary's fence-peer handler
+    // answered 4 (the peer's controller answered crmadmin -S: only the replication link is
+    // gone) and placed the constraint allowing only the Primary; a constraint asking for the
+    // Secondary does not get it promoted; the resync target's after-resync-target handler
+    // removed the constraint once both were UpToDate again.
+    for vm in [&prim, &sec] {
+        assert_eq!(results.fact(vm, "handlers"), "bulwark");
+    }
+    assert!(
+        results.fact(&sec, "fence.helper").ends_with("exit code 4"),
+        "fence-peer on the Primary: {}",
+        results.fact(&sec, "fence.helper")
+    );
+    assert_eq!(results.fact("nodea", "fence.allowed"), sec);
+    assert_eq!(results.fact("nodea", "fence.promoted-while-fenced"), sec);
+    assert_eq!(results.fact("nodea", "fence.removed"), "yes");
     assert!(results
         .fact(&prim, "state.disconnected")
         .contains("ro:Secondary/Unknown ds:UpToDate/DUnknown"));

@@ -7,7 +7,8 @@
 #   VM_IMAGE     image directory (default: whatever build-image.sh prints; builds it once)
 #   VM_PAYLOAD   directory copied onto the payload disk (default: this directory's scenario.sh,
 #                r0.res, corosync.conf and cib-drbd.xml, plus the agents below)
-#   BULWARK_DRBD path of ocf:bulwark:drbd (target/*/drbd) to install in the VMs; without it the
+#   BULWARK_DRBD path of ocf:bulwark:drbd (target/*/drbd) to install in the VMs (with the
+#                bulwark-drbd-(un)fence-peer handlers next to it, when built); without it the
 #                cluster runs LINBIT's ocf:linbit:drbd (PROVIDER=linbit)
 #   PROVIDER     bulwark | linbit: which agent the promotable clone uses (default: bulwark when
 #                BULWARK_DRBD is set)
@@ -39,6 +40,10 @@ if [ -n "${VM_PAYLOAD:-}" ]; then cp -a "$VM_PAYLOAD"/. "$P/"; else
   cp "$HERE"/{scenario.sh,r0.res,corosync.conf,cib-drbd.xml} "$P/"; fi
 if [ -n "${BULWARK_DRBD:-}" ]; then
   install -m 755 "$BULWARK_DRBD" "$P/agents/drbd"; : "${PROVIDER:=bulwark}"; fi
+for h in fence-peer unfence-peer; do
+  src=$(dirname "${BULWARK_DRBD:-/nonexistent/x}")/bulwark-drbd-$h
+  if [ -n "${BULWARK_DRBD:-}" ] && [ -f "$src" ]; then install -m 755 "$src" "$P/agents/"; fi
+done
 : "${PROVIDER:=linbit}"
 { echo "PROVIDER=$PROVIDER"; echo "${SCENARIO_ENV:-}"; } > "$P/env"
 rm -f "$W/payload.img"; truncate -s 64M "$W/payload.img"

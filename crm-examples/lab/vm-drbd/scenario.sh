@@ -18,7 +18,10 @@
 #     by a crm_master/crm_attribute stub) and report exit code and score: "connected".
 #  6. The new Secondary cuts its replication link (ip link set repl down): its score as set by
 #     the cluster's monitor, and both agents' monitor on both nodes: "disconnected".
-#  7. Link up again, resync, score back; then the clone is stopped: "down" comparison.
+#  6b. (fencing resource-and-stonith) the Primary's fence-peer handler placed its constraint;
+#     a constraint asking for the Secondary does not get it promoted.
+#  7. Link up again, resync, the constraint removed by the resync target's handler, score
+#     back; then the clone is stopped: "down" comparison.
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 . /payload/env
@@ -124,6 +127,18 @@ compare() { # compare STATE [INTERVAL_MS]: 0 makes the monitor a probe
 cp "$P/r0.res" /etc/drbd.d/r0.res
 cp "$P/corosync.conf" /etc/corosync/corosync.conf
 if [ -f "$P/agents/drbd" ]; then install -m 755 "$P/agents/drbd" /usr/lib/ocf/resource.d/bulwark/drbd; fi
+# the fence handlers r0.res names: Bulwark's from the payload, else LINBIT's
+handlers=linbit
+for h in fence-peer unfence-peer; do
+  if [ -f "$P/agents/bulwark-drbd-$h" ]; then
+    install -m 755 "$P/agents/bulwark-drbd-$h" /usr/local/sbin/; handlers=bulwark
+    printf '#!/bin/sh\nexec /usr/local/sbin/bulwark-drbd-%s "$@"\n' "$h" > /usr/local/sbin/lab-$h
+  else
+    printf '#!/bin/sh\nexec /usr/lib/drbd/crm-%s.9.sh "$@"\n' "$h" > /usr/local/sbin/lab-$h
+  fi
+  chmod 755 /usr/local/sbin/lab-$h
+done
+result "handlers=$handlers"
 result "module=$(head -n 1 /proc/drbd)"
 result "provider=$PROVIDER"
 if [ "$NODE" = nodea ]; then
@@ -247,10 +262,36 @@ compare disconnected
 say compared-disconnected
 await 60 "$PEER" compared-disconnected
 
+# ---- 6b. fencing: the Primary's fence-peer handler placed the constraint; with it, the
+# disconnected Secondary cannot be promoted even when a constraint asks for it.
+fence_constraint() { cibadmin -Q -o constraints 2>/dev/null | sed -n '/id="drbd-fence-by-handler-r0-ms_drbd_r0"/,/<\/rsc_location>/p'; }
+if [ "$NODE" = "$SEC" ]; then
+  wait_for 60 sh -c 'dmesg | grep -q "fence-peer.*exit code"'
+  result "fence.helper=$(dmesg | grep -o 'fence-peer.*exit code [0-9]*' | tail -n 1)"
+fi
+if [ "$NODE" = nodea ]; then
+  wait_for 60 sh -c "cibadmin -Q -o constraints 2>/dev/null | grep -q drbd-fence-by-handler-r0" || true
+  result "fence.allowed=$(fence_constraint | sed -n 's/.*<expression .*value="\([^"]*\)".*/\1/p' | paste -sd,)"
+  cibadmin --delete --xml-text '<rsc_location id="bw-switch"/>' >/dev/null 2>&1 || die "cannot remove bw-switch"
+  echo "<rsc_location id=\"bw-back\" rsc=\"ms_drbd_r0\" role=\"Promoted\" node=\"$PRIM\" score=\"INFINITY\"/>" \
+    | cibadmin --create --scope constraints --xml-pipe || die "cannot place bw-back"
+  sleep 15   # a few transitions: the promoted role must not move
+  result "fence.promoted-while-fenced=$(promoted)"
+  cibadmin --delete --xml-text '<rsc_location id="bw-back"/>' >/dev/null 2>&1 || die "cannot remove bw-back"
+  say fence-checked
+fi
+await 120 nodea fence-checked
+
 # ---- 7. link back, resync, score back; then the clone stopped
 if [ "$NODE" = "$PRIM" ]; then ip link set repl up; result "link=up"; fi
 wait_for 90 grep -q 'ds:UpToDate/UpToDate' /proc/drbd || die "no resync after the link came back"
 if [ "$NODE" = nodea ]; then
+  # the resync target's after-resync-target handler removes the constraint
+  if wait_for 60 sh -c '! cibadmin -Q -o constraints 2>/dev/null | grep -q drbd-fence-by-handler-r0'; then
+    result "fence.removed=yes"
+  else
+    result "fence.removed=no"
+  fi
   wait_for 60 sh -c "[ \"\$(crm_attribute --node $PRIM --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null)\" = \"\$(crm_attribute --node $SEC --name master-drbd_r0 --lifetime reboot --query --quiet 2>/dev/null)\" ]"
   result "score.reconnected.$PRIM=$(score_of "$PRIM")"
   result "score.reconnected.$SEC=$(score_of "$SEC")"
