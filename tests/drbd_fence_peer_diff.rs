@@ -50,6 +50,11 @@ if [ -e $d/fence-at ] && [ "$(date +%s)" -ge "$(cat $d/fence-at)" ] \
   flock $d/cib.lock env CIB_file=$d/cib.xml $real --modify -X \
     '<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="down"/>'
 fi
+# Another writer (the other node's handler) places the constraint just before our first
+# write: the write then meets it.
+if [ $write = yes ] && [ -e $d/race-writer ] && mv $d/race-writer $d/race-writer.done 2>/dev/null; then
+  flock $d/cib.lock env CIB_file=$d/cib.xml $real --create -o constraints -X "$(cat $d/race-writer.done)"
+fi
 # A busy CIB: the next N writes lose an update race (103, CRM_EX_OLD).
 if [ $write = yes ] && [ -e $d/busy ]; then
   n=$(cat $d/busy)
@@ -150,6 +155,9 @@ struct Scenario {
     drbd84: bool,
     /// The existing constraint (our id) is on another clone.
     existing_on_other_clone: bool,
+    /// Another writer places this constraint (allowed nodes, role) just before the
+    /// handler's first CIB write.
+    raced_by: Option<(&'static [&'static str], &'static str)>,
 }
 
 const BASE: Scenario = Scenario {
@@ -168,6 +176,7 @@ const BASE: Scenario = Scenario {
     extra_args: &[],
     drbd84: false,
     existing_on_other_clone: false,
+    raced_by: None,
 };
 
 const SCENARIOS: &[Scenario] = &[
@@ -257,6 +266,18 @@ const SCENARIOS: &[Scenario] = &[
         what: "a constraint with our id exists, but on another clone (leftover after a rename)",
         existing: Some((&["node1"], "Master")),
         existing_on_other_clone: true,
+        ..BASE
+    },
+    Scenario {
+        name: "constraint-created-meanwhile",
+        what: "another writer places the same constraint (role Master) between the handler's read and its write",
+        raced_by: Some((&["node1"], "Master")),
+        ..BASE
+    },
+    Scenario {
+        name: "constraint-created-meanwhile-rejecting",
+        what: "another writer places a constraint allowing only node2 between the handler's read and its write",
+        raced_by: Some((&["node2"], "Master")),
         ..BASE
     },
     Scenario {
@@ -490,6 +511,9 @@ fn stage(dir: &Path, s: &Scenario) {
     }
     if s.dc_lost {
         std::fs::write(dir.join("dc-lost"), "").unwrap();
+    }
+    if let Some((allowed, role)) = s.raced_by {
+        std::fs::write(dir.join("race-writer"), existing_xml(allowed, role)).unwrap();
     }
     if s.busy_writes > 0 {
         std::fs::write(dir.join("busy"), s.busy_writes.to_string()).unwrap();
@@ -811,6 +835,17 @@ fn handler_against_crm_fence_peer_9() {
             );
         }
     }
+    // S3: "already exists" is read back, and a matching constraint is success without
+    // another write (one --create that met 108, no --replace).
+    let raced = by_name["constraint-created-meanwhile"];
+    assert_eq!(raced.codes, vec![Some(4)], "{:?}", raced.runs);
+    assert_eq!(
+        raced.calls.matches("cibadmin --create").count(),
+        1,
+        "{}",
+        raced.calls
+    );
+    assert!(!raced.calls.contains("--replace"), "{}", raced.calls);
     let fenced = by_name["peer-unclean-then-fenced"];
     assert_eq!(
         fenced.codes,

@@ -735,6 +735,18 @@ impl Run<'_> {
                     .collect(),
                 _ => include.to_vec(),
             };
+            // Already exactly what we would write (another handler's, read back after
+            // "exists", or ours from an earlier run): done, without a write that changes
+            // nothing (the script's empty diff makes cibadmin --patch fail there).
+            if let Some(c) = &fresh.existing {
+                let names: Vec<String> = allowed.iter().map(|(_, n)| n.clone()).collect();
+                if judge_existing(c, &self.role, &names, &self.local, &[])
+                    == ExistingVerdict::Suitable
+                {
+                    self.cib = fresh;
+                    return Ok(());
+                }
+            }
             self.cib = fresh;
             let naming = self.naming();
             let body = super::fence_peer::constraint_xml_named(&naming, &self.role, &allowed);
