@@ -634,7 +634,7 @@ impl Run<'_> {
     }
 
     /// crm-fence-peer.9.sh `check_peer_node_reachable`: the state of every fenced peer the
-    /// constraint does not already reject; empty with `false` when no DC answered.
+    /// constraint does not already reject; `[DcUnreachable]` when no DC answered.
     fn peer_states(&mut self, lists: &NodeLists) -> Vec<PeerState> {
         if !self.refresh_from_dc() {
             return vec![PeerState::DcUnreachable];
