@@ -309,6 +309,14 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
     );
     assert_eq!(out.status.code(), Some(5), "{}", output_text(&out));
     assert!(exit_reason(&out).contains("nosuch0"));
+    // No connected route contains the address: network state, a soft error (1) as in IPaddr2
+    // (ocft IPaddr2v4 case 8), not a hard one that would ban the VIP from the node.
+    assert_refused(
+        &run_agent(&ns, "start", &[("ip", "192.0.2.77")]),
+        1,
+        "no connected route contains 192.0.2.77",
+        "start with an address no route reaches",
+    );
     // Malformed invocation: 2.
     let agent = workspace_bin("vip");
     let out = Command::new(&agent)
