@@ -33,7 +33,7 @@ static PARAMS: &[Param] = &[
         .aliases(&["netmask"])
         .describe(
             "Prefix length",
-            "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address.",
+            "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address; 64 for an IPv6 link-local address (fe80::/10, which needs nic and no route).",
         ),
     Param::string("nic").describe(
         "Network interface",
