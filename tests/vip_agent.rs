@@ -425,3 +425,38 @@ fn background_announcer_outlives_start_in_its_own_session() {
     );
     assert_eq!(run_agent(&ns, "stop", &env).status.code(), Some(0));
 }
+
+/// A link-local VIP with nic works through the agent on an interface that has no fe80::/64
+/// route (no link-local address of its own: addrgenmode none), where the route lookup used
+/// to refuse it; the address is fe80::2/64 as IPaddr2 would add it (ocft IPaddr2v6 case 9).
+#[test]
+fn link_local_vip_with_nic_needs_no_route() {
+    let ns = Netns::new();
+    ns.ip_ok(&["link", "add", "ll0", "type", "veth", "peer", "name", "ll1"]);
+    ns.ip_ok(&["link", "set", "ll0", "addrgenmode", "none"]);
+    ns.ip_ok(&["link", "set", "ll0", "up"]);
+    ns.ip_ok(&["link", "set", "ll1", "up"]);
+    assert!(
+        !ns.ip_ok(&["-6", "route", "show", "dev", "ll0"])
+            .contains("fe80::"),
+        "the premise: no link-local route on ll0"
+    );
+    let env = [("ip", "fe80::2"), ("nic", "ll0")];
+    for (action, code) in [("monitor", 7), ("start", 0), ("monitor", 0)] {
+        let out = run_agent(&ns, action, &env);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{action}: {}",
+            output_text(&out)
+        );
+    }
+    assert!(ns
+        .ip_ok(&["-6", "-o", "addr", "show", "dev", "ll0"])
+        .contains("fe80::2/64"));
+    let out = run_agent(&ns, "stop", &env);
+    assert_eq!(out.status.code(), Some(0), "stop: {}", output_text(&out));
+    assert!(!ns
+        .ip_ok(&["-6", "-o", "addr", "show", "dev", "ll0"])
+        .contains("fe80::2/"));
+}
