@@ -90,6 +90,7 @@ static LOGIN_V3: &[Param] = &[
         "snmp_auth_prot",
         &["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"],
     )
+    .synonyms(&[("SHA1", "SHA")])
     .short('b')
     .hint("prot")
     .describe(
@@ -100,6 +101,7 @@ static LOGIN_V3: &[Param] = &[
         "snmp_priv_prot",
         &["DES", "AES", "AES-192", "AES-256", "AES-192-C", "AES-256-C"],
     )
+    .synonyms(&[("AES128", "AES")])
     .short('B')
     .hint("prot")
     .describe(
@@ -460,6 +462,35 @@ mod tests {
                 assert_eq!(sec_level(&values(&explicit)), "noAuthNoPriv");
             }
         }
+    }
+
+    /// fencing.py upper-cases choices before comparing, net-snmp takes `SHA256` for `SHA-256`:
+    /// every such spelling reaches the SNMP code as the declared option.
+    #[test]
+    fn choice_spellings_of_fencing_py_and_net_snmp() {
+        for (name, raw, want) in [
+            ("snmp_auth_prot", "sha", "SHA"),
+            ("snmp_auth_prot", "SHA1", "SHA"),
+            ("snmp_auth_prot", "SHA256", "SHA-256"),
+            ("snmp_auth_prot", "sha-512", "SHA-512"),
+            ("snmp_auth_prot", "md5", "MD5"),
+            ("snmp_sec_level", "authpriv", "authPriv"),
+            ("snmp_sec_level", "AUTHNOPRIV", "authNoPriv"),
+            ("snmp_version", "2C", "2c"),
+            ("snmp_priv_prot", "aes", "AES"),
+            ("snmp_priv_prot", "AES128", "AES"),
+            ("snmp_priv_prot", "AES256", "AES-256"),
+            ("snmp_priv_prot", "aes256c", "AES-256-C"),
+            ("snmp_priv_prot", "des", "DES"),
+            ("method", "CYCLE", "cycle"),
+            ("method", "OnOff", "onoff"),
+        ] {
+            let v = values(&[("ip", "x"), (name, raw)]);
+            assert_eq!(v.get(name), Some(want), "{name}={raw}");
+            assert!(v.validate().is_ok(), "{name}={raw}");
+        }
+        let v = values(&[("ip", "x"), ("snmp_auth_prot", "SHA3")]);
+        assert!(v.validate().is_err());
     }
 
     #[test]
