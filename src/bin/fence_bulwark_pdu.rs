@@ -283,7 +283,7 @@ fn priv_password(req: &Request) -> Result<Option<Secret>, FenceError> {
         return Ok(Some(Secret::from(p)));
     }
     if let Some(path) = given(v, "snmp_priv_passwd_file") {
-        return Secret::from_file(std::path::Path::new(path))
+        return Secret::first_line_of_file(std::path::Path::new(path))
             .map(Some)
             .map_err(FenceError::new);
     }

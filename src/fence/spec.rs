@@ -64,7 +64,7 @@ pub static LOGIN: &[Param] = &[
         .hint("script")
         .describe(
             "Script to run to retrieve password",
-            "Command run through /bin/sh whose first output line is the password.",
+            "Command run through /bin/sh whose first output line, without trailing white space, is the password.",
         ),
     Param::string("password_file")
         .hint("path")
