@@ -17,9 +17,10 @@
 use bulwark::fence::{self, spec, FenceAgent, FenceError, FenceSpec, PowerSwitch, Request};
 use bulwark::params::{Param, Values};
 use bulwark::proto::snmp::model::{by_id, CustomModel};
-use bulwark::proto::snmp::switch::fit_target;
+use bulwark::proto::snmp::switch::{fit_target, split_unit};
 use bulwark::proto::snmp::{
-    AuthProtocol, Credentials, ModelChoice, PduDevice, PduSwitch, PrivProtocol, Target, UsmUser,
+    AuthProtocol, Credentials, ModelChoice, PduDevice, PduError, PduSwitch, PrivProtocol, Target,
+    UsmUser,
 };
 use bulwark::secret::Secret;
 
@@ -147,7 +148,7 @@ static MODEL: &[Param] = &[
         .hint("unit")
         .describe(
             "Daisy-chain unit, PDU id or switch number",
-            "The {u} of the model's OIDs: Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1). Default: the model's.",
+            "Which unit of linked or daisy-chained PDUs holds the outlet: APC rPDU2 linked unit (module 1, 2 …; plug is then the outlet number on that unit), Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1), Tripp Lite device (1). plug=2:5 is the same as switch=2 plug=5. Refused on single-unit models (apc-masterswitch, apc-rpdu, eaton-epdu, eaton-switched) unless it is 1. Default: the model's.",
         ),
     Param::string("status_oid")
         .check(oid)
@@ -263,6 +264,28 @@ fn custom_model(v: &Values) -> Result<CustomModel, FenceError> {
     })
 }
 
+/// The unit from `switch`/`unit` and from `switch:outlet` plugs; they must all agree, since
+/// one run talks to one unit.
+fn plug_unit(req: &Request) -> Result<Option<u32>, FenceError> {
+    let mut unit = req
+        .values
+        .integer("unit")
+        .and_then(|u| u32::try_from(u).ok());
+    for p in &req.plugs {
+        if let Some((u, _)) = split_unit(p) {
+            match unit {
+                Some(have) if have != u => {
+                    return Err(FenceError::new(format!(
+                        "plug '{p}' names unit {u} but unit {have} is already asked for; one run switches outlets of one unit"
+                    )))
+                }
+                _ => unit = Some(u),
+            }
+        }
+    }
+    Ok(unit)
+}
+
 fn model_choice(v: &Values) -> Result<ModelChoice, FenceError> {
     match v.get("model").map(str::trim).unwrap_or("auto") {
         "auto" | "" => Ok(ModelChoice::Detect),
@@ -352,7 +375,18 @@ impl FenceAgent for Pdu {
     /// credentials the SNMP version needs are configured (without reading them).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
         let v = &req.values;
-        model_choice(v)?;
+        let unit = plug_unit(req)?;
+        if let (ModelChoice::Given(m), Some(u)) = (model_choice(v)?, unit) {
+            if !m.has_units() && u != 1 {
+                return Err(FenceError::new(
+                    PduError::NoUnits {
+                        model: m.id.to_string(),
+                        unit: u,
+                    }
+                    .to_string(),
+                ));
+            }
+        }
         match v.get("snmp_version").unwrap_or("2c") {
             "3" => {
                 if given(v, "username").is_none() {
@@ -412,7 +446,7 @@ impl FenceAgent for Pdu {
         let target: Target = fit_target(target, req.login_timeout);
         let creds = credentials(req)?;
         let choice = model_choice(v)?;
-        let unit = v.integer("unit").and_then(|u| u32::try_from(u).ok());
+        let unit = plug_unit(req)?;
         req.log.debug(&format!(
             "connecting to {} ({creds:?}), {} ms per attempt, {} retries",
             target.addr,

@@ -36,6 +36,12 @@ pub trait PowerSwitch {
             "this device has no power-cycle command; use method=onoff",
         ))
     }
+    /// True when a plug that reads OFF may still be switched on by a command the device has
+    /// pending (the "on" half of a PDU's reboot): `off` then sends the off command whatever
+    /// the first reading says, and confirms it.
+    fn resends_off(&self) -> bool {
+        false
+    }
     /// Every outlet with its name (multi-outlet devices).
     fn list(&mut self, _deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
         Err(FenceError::new(
@@ -173,6 +179,25 @@ pub fn power_off(
     timing: &Timing,
     deadline: Deadline,
 ) -> Result<Outcome, FenceError> {
+    if sw.resends_off() {
+        if plugs.is_empty() {
+            return Err(no_plug());
+        }
+        // A reading in between states (pending, cycling) is no reason not to switch off.
+        let was_off: Vec<bool> = plugs
+            .iter()
+            .map(|p| matches!(sw.power_state(p, deadline), Ok(PowerState::Off)))
+            .collect();
+        for p in plugs {
+            sw.set_power(p, PowerState::Off, deadline)?;
+        }
+        confirm(sw, plugs, PowerState::Off, timing, deadline)?;
+        if was_off.iter().all(|o| *o) {
+            return Ok(Outcome::AlreadyOff);
+        }
+        settle(timing, deadline);
+        return Ok(Outcome::PoweredOff);
+    }
     let states = read_all(sw, plugs, deadline)?;
     if states.iter().all(|s| *s == PowerState::Off) {
         return Ok(Outcome::AlreadyOff);
@@ -296,6 +321,7 @@ mod tests {
         flaky: u32,
         always_fail_reads: bool,
         cycle_off_reads: u32,
+        resends: bool,
         events: Vec<String>,
     }
 
@@ -309,6 +335,9 @@ mod tests {
     }
 
     impl PowerSwitch for FakeSwitch {
+        fn resends_off(&self) -> bool {
+            self.resends
+        }
         fn power_state(&mut self, plug: &str, _: Deadline) -> Result<PowerState, FenceError> {
             if self.always_fail_reads || self.flaky > 0 {
                 self.flaky = self.flaky.saturating_sub(1);
@@ -506,6 +535,46 @@ mod tests {
             Ok(Outcome::Rebooted)
         );
         assert!(!sw.events.iter().any(|e| e.starts_with("cycle")));
+    }
+
+    /// A device that may hold a pending command: `off` is sent even to a plug reading OFF (the
+    /// pending "on" is overridden), and the verdict still waits for a fresh OFF reading.
+    #[test]
+    fn off_is_always_sent_where_a_command_can_be_pending() {
+        let mut sw = FakeSwitch::new(&[("1", Off), ("2", On)]);
+        sw.resends = true;
+        sw.pending.insert("1".into(), (On, 5)); // reads OFF now, comes back ON later
+        assert_eq!(
+            power_off(&mut sw, &plugs(&["1", "2"]), &timing(), dl()),
+            Ok(Outcome::PoweredOff)
+        );
+        assert!(
+            sw.events.contains(&"set 1 OFF".to_string()),
+            "{:?}",
+            sw.events
+        );
+        assert!(sw.events.contains(&"set 2 OFF".to_string()));
+        for _ in 0..8 {
+            assert_eq!(
+                sw.power_state("1", dl()),
+                Ok(Off),
+                "the pending ON was overridden"
+            );
+        }
+        let mut sw = FakeSwitch::new(&[("1", Off)]);
+        sw.resends = true;
+        assert_eq!(
+            power_off(&mut sw, &plugs(&["1"]), &timing(), dl()),
+            Ok(Outcome::AlreadyOff)
+        );
+        assert_eq!(sw.events[1], "set 1 OFF");
+        // A device that ignores the command is still a failure.
+        let mut sw = FakeSwitch::new(&[("1", On)]);
+        sw.resends = true;
+        sw.ignore_off = true;
+        assert!(power_off(&mut sw, &plugs(&["1"]), &timing(), dl()).is_err());
+        let none: Vec<String> = Vec::new();
+        assert!(power_off(&mut sw, &none, &timing(), dl()).is_err());
     }
 
     #[test]

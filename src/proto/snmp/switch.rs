@@ -5,7 +5,7 @@
 //! The fence engine decides the order (off → confirm → on) and the polling; this adapter only
 //! answers single questions and sends single commands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::client::Target;
@@ -49,6 +49,14 @@ pub fn verdict(outlet: u32, state: OutletState) -> Result<PowerState, FenceError
     }
 }
 
+/// fence_apc_snmp's `switch:outlet` plug notation (`2:5`): both parts digits, split at the
+/// first colon. Anything else is a plain outlet number or name.
+pub fn split_unit(plug: &str) -> Option<(u32, &str)> {
+    let (unit, outlet) = plug.trim().split_once(':')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(unit) && digits(outlet)).then(|| Some((unit.parse().ok()?, outlet)))?
+}
+
 /// One line for a PDU failure (its `Display` carries no credential).
 pub fn fence_error(e: PduError) -> FenceError {
     FenceError::new(e.to_string())
@@ -61,6 +69,9 @@ pub struct PduSwitch {
     request_budget: Duration,
     /// `plug` text → outlet number, for plugs already resolved and checked in this run.
     resolved: HashMap<String, u32>,
+    /// Outlets sent a reboot in this run: for them "off, command pending" is the off phase
+    /// of that reboot, observed.
+    cycling: HashSet<u32>,
 }
 
 impl PduSwitch {
@@ -70,6 +81,7 @@ impl PduSwitch {
             dev,
             request_budget,
             resolved: HashMap::new(),
+            cycling: HashSet::new(),
         }
     }
 
@@ -90,10 +102,12 @@ impl PduSwitch {
         if plug.trim().is_empty() {
             return Err(FenceError::new("parameter 'plug' is empty"));
         }
+        // `2:5`: the agent opened the device on unit 2 (and refused a mix of units).
+        let outlet = split_unit(plug).map_or(plug, |(_, o)| o);
         let d = self.budget(deadline);
         let n = self
             .dev
-            .resolve(&OutletRef::parse(plug), &d)
+            .resolve(&OutletRef::parse(outlet), &d)
             .map_err(fence_error)?;
         let d = self.budget(deadline);
         self.dev.check_outlet(n, &d).map_err(fence_error)?;
@@ -107,7 +121,16 @@ impl PowerSwitch for PduSwitch {
         let n = self.outlet(plug, deadline)?;
         let d = self.budget(deadline);
         let s = self.dev.outlet_state(n, &d).map_err(fence_error)?;
+        if s == OutletState::PendingOn && self.cycling.contains(&n) {
+            // Our own reboot's off phase: the relay is open now, which is what a cycle must
+            // be seen doing.
+            return Ok(PowerState::Off);
+        }
         verdict(n, s)
+    }
+
+    fn resends_off(&self) -> bool {
+        self.dev.model().can_pend()
     }
 
     fn set_power(
@@ -128,6 +151,7 @@ impl PowerSwitch for PduSwitch {
     fn power_cycle(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
         let n = self.outlet(plug, deadline)?;
         let d = self.budget(deadline);
+        self.cycling.insert(n);
         self.dev
             .set_outlet(n, PowerAction::Reboot, &d)
             .map_err(fence_error)
@@ -178,6 +202,15 @@ mod tests {
                 (attempt_ms, retries),
                 "{budget_ms}"
             );
+        }
+    }
+
+    #[test]
+    fn switch_outlet_notation() {
+        assert_eq!(split_unit("2:5"), Some((2, "5")));
+        assert_eq!(split_unit(" 10:12 "), Some((10, "12")));
+        for plain in ["5", "node1", "a:5", "2:b", ":5", "2:", "2:5:1", "-1:5"] {
+            assert_eq!(split_unit(plain), None, "{plain}");
         }
     }
 
