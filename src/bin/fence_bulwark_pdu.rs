@@ -442,7 +442,8 @@ impl FenceAgent for Pdu {
             .integer("ipport")
             .and_then(|p| u16::try_from(p).ok())
             .unwrap_or(161);
-        let target = Target::resolve(host, port).map_err(|e| FenceError::new(e.to_string()))?;
+        let target = Target::resolve_within(host, port, &req.login_deadline())
+            .map_err(|e| FenceError::new(e.to_string()))?;
         let target: Target = fit_target(target, req.login_timeout);
         let creds = credentials(req)?;
         let choice = model_choice(v)?;

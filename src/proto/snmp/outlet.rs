@@ -135,6 +135,8 @@ pub struct PduDevice {
     unit: u32,
     /// The linked unit asked for, on models whose units share one table ([`PduModel::modules`]).
     module: Option<u32>,
+    /// Budget of each request of a table walk (None: the walk's deadline alone).
+    walk_step: Option<std::time::Duration>,
 }
 
 /// Reads sysObjectID.0.
@@ -196,7 +198,14 @@ impl PduDevice {
             model,
             unit,
             module,
+            walk_step: None,
         })
+    }
+
+    /// Gives each request of a table walk its own `budget` (the caller's deadline still bounds
+    /// the whole walk): name lookups and lists on slow PDUs take many round trips.
+    pub fn set_walk_step(&mut self, budget: std::time::Duration) {
+        self.walk_step = Some(budget);
     }
 
     /// The linked unit in use on a modules model (`switch=2`), if one was asked for.
@@ -351,7 +360,9 @@ impl PduDevice {
             return Ok(Vec::new());
         };
         let root = t.walk_root(self.unit)?;
-        let rows = self.session.walk(&root, deadline)?;
+        let rows = self
+            .session
+            .walk_stepwise(&root, self.walk_step, deadline)?;
         Ok(rows
             .into_iter()
             .filter_map(|vb| Some((t.outlet_of(&vb.oid, self.unit)?, vb.value.text()?)))
@@ -363,7 +374,9 @@ impl PduDevice {
     pub fn list_outlets(&mut self, deadline: &Deadline) -> Result<Vec<OutletInfo>, PduError> {
         let status = self.model.status.clone();
         let root = status.walk_root(self.unit)?;
-        let rows = self.session.walk(&root, deadline)?;
+        let rows = self
+            .session
+            .walk_stepwise(&root, self.walk_step, deadline)?;
         let names = self.outlet_names(deadline)?;
         let mut out: Vec<OutletInfo> = rows
             .into_iter()

@@ -76,7 +76,8 @@ pub struct PduSwitch {
 
 impl PduSwitch {
     /// `request_budget` bounds each single GET/SET/walk (the run's deadline bounds it too).
-    pub fn new(dev: PduDevice, request_budget: Duration) -> PduSwitch {
+    pub fn new(mut dev: PduDevice, request_budget: Duration) -> PduSwitch {
+        dev.set_walk_step(request_budget);
         PduSwitch {
             dev,
             request_budget,
@@ -104,10 +105,11 @@ impl PduSwitch {
         }
         // `2:5`: the agent opened the device on unit 2 (and refused a mix of units).
         let outlet = split_unit(plug).map_or(plug, |(_, o)| o);
-        let d = self.budget(deadline);
+        // A name is a walk: each of its requests gets the budget, the run's deadline bounds
+        // the whole (one budget for a 48-row v1 walk fails on a slow PDU).
         let n = self
             .dev
-            .resolve(&OutletRef::parse(outlet), &d)
+            .resolve(&OutletRef::parse(outlet), &deadline)
             .map_err(fence_error)?;
         let d = self.budget(deadline);
         self.dev.check_outlet(n, &d).map_err(fence_error)?;
@@ -158,9 +160,8 @@ impl PowerSwitch for PduSwitch {
     }
 
     fn list(&mut self, deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
-        // A walk is several requests: give it the whole budget again per table.
-        let d = Deadline::after(self.request_budget * 2).min(deadline);
-        let rows = self.dev.list_outlets(&d).map_err(fence_error)?;
+        // Walks: each request has its own budget (see `new`), the deadline bounds them all.
+        let rows = self.dev.list_outlets(&deadline).map_err(fence_error)?;
         if rows.is_empty() {
             return Err(FenceError::new(format!(
                 "the PDU has no outlet table at {} (wrong model?)",
