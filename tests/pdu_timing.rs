@@ -133,3 +133,33 @@ fn a_48_outlet_v1_pdu_behind_a_slow_link_resolves_by_name() {
     assert_eq!(c.code(), Some(1), "{}", show(&c));
     assert!(took < Duration::from_secs(4), "took {took:?}: {}", show(&c));
 }
+
+/// A reboot whose target never comes back on (the PDU starts ignoring commands once the
+/// outlet is off): the fence succeeded, and the verdict is printed before agent_timeout even
+/// though power_timeout (20 s) and retry_on would allow far longer on the power-on half.
+#[test]
+fn reboot_verdict_is_printed_before_agent_timeout() {
+    let sim = PduSim::start(SimConfig::new("apc-rpdu"));
+    sim.set_hook(
+        1,
+        "off",
+        &format!("touch {}", sim.dir.join("ignore-commands").display()),
+    );
+    let input = format!(
+        "ip=127.0.0.1\nipport={}\ncommunity=private\naction=reboot\nplug=1\nagent_timeout=4\nretry_on=3\npower_wait=0.3\n",
+        sim.port
+    );
+    let (c, took) = run_agent(
+        &mut Command::new(workspace_bin("fence_bulwark_pdu")),
+        &input,
+    );
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    assert!(
+        c.stdout_str()
+            .starts_with("Success: Rebooted (powered OFF; power ON failed"),
+        "{}",
+        show(&c)
+    );
+    assert_eq!(sim.state(1), "off");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}

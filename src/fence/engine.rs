@@ -247,6 +247,11 @@ pub fn power_on(
     Err(last.unwrap_or_else(|| FenceError::new("power on was not attempted")))
 }
 
+/// Time the power-on half of a reboot leaves unused before the run's deadline (which itself
+/// ends a margin before `agent_timeout`): an SNMP or IPMI request in flight when the on phase
+/// ends is cut off by then, and the success line still goes out before Pacemaker's timer.
+pub const ON_PHASE_RESERVE: Duration = Duration::from_millis(500);
+
 /// `reboot` with `method=onoff`: off and confirm for all plugs, then on. Success depends on
 /// the off half only, as the fence API defines it.
 pub fn reboot_onoff(
@@ -256,7 +261,9 @@ pub fn reboot_onoff(
     deadline: Deadline,
 ) -> Result<Outcome, FenceError> {
     power_off(sw, plugs, timing, deadline)?;
-    match power_on(sw, plugs, timing, deadline) {
+    // The verdict rests on the off half alone; the on half must never be what makes the
+    // agent miss its deadline, so it stops a reserve earlier and leaves time to report.
+    match power_on(sw, plugs, timing, deadline.reserve(ON_PHASE_RESERVE)) {
         Ok(_) => Ok(Outcome::Rebooted),
         Err(e) => Ok(Outcome::RebootedOnFailed(e.reason)),
     }
@@ -575,6 +582,28 @@ mod tests {
         assert!(power_off(&mut sw, &plugs(&["1"]), &timing(), dl()).is_err());
         let none: Vec<String> = Vec::new();
         assert!(power_off(&mut sw, &none, &timing(), dl()).is_err());
+    }
+
+    /// A target that never comes back on: the reboot is still a fence (off was confirmed),
+    /// and its verdict comes a reserve before the deadline, not at it.
+    #[test]
+    fn reboot_keeps_a_reserve_before_the_deadline_for_the_verdict() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_on = true;
+        let t = Timing {
+            power_timeout: Duration::from_secs(30),
+            retry_on: 5,
+            ..timing()
+        };
+        let budget = Duration::from_millis(1200);
+        let start = std::time::Instant::now();
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &t, Deadline::after(budget));
+        assert!(matches!(r, Ok(Outcome::RebootedOnFailed(_))), "{r:?}");
+        let took = start.elapsed();
+        assert!(
+            took + ON_PHASE_RESERVE <= budget + Duration::from_millis(50),
+            "took {took:?}"
+        );
     }
 
     #[test]

@@ -147,8 +147,8 @@ pub static COMMON: &[Param] = &[
         .check(positive_seconds)
         .hint("seconds")
         .describe(
-            "Time budget of one agent run",
-            "The agent answers before this many seconds pass; keep it at or below the cluster's stonith-timeout so pacemaker-fenced never has to kill it.",
+            "Time budget of one agent run; must not exceed the smallest pcmk_*_timeout",
+            "Pacemaker passes no timeout to fence agents, so this is the agent's only clock: it answers before agent_timeout minus a margin (10%, 0.5 to 5 s), and in a reboot the power-on half stops a further 0.5 s early so the verdict is always printed in time. Keep it at or below the smallest of the device's pcmk_reboot_timeout, pcmk_off_timeout, pcmk_on_timeout, pcmk_status_timeout, pcmk_monitor_timeout and pcmk_list_timeout (each defaults to the cluster's stonith-timeout, 60 s): a larger value lets pacemaker-fenced kill the agent before it can report, and the fence is then retried or fails without a reason.",
         ),
     Param::boolean("verbose")
         .short('v')
