@@ -69,6 +69,15 @@ static SNMP: &[Param] = &[
             "Specifies SNMP version to use (1,2c,3)",
             "SNMP version. The default 2c reports a missing outlet as missing (never as off) and walks tables with GETBULK.",
         ),
+    Param::string("snmpget_path")
+        .hint("path")
+        .describe("Path to snmpget", "Accepted for compatibility with fence_apc_snmp, without effect: SNMP is spoken in-process, no net-snmp tool is run."),
+    Param::string("snmpset_path")
+        .hint("path")
+        .describe("Path to snmpset", "Accepted for compatibility with fence_apc_snmp, without effect."),
+    Param::string("snmpwalk_path")
+        .hint("path")
+        .describe("Path to snmpwalk", "Accepted for compatibility with fence_apc_snmp, without effect."),
     Param::string("community")
         .secret()
         .short('c')

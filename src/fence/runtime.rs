@@ -29,8 +29,10 @@ pub enum FenceAction {
 impl FenceAction {
     pub fn parse(word: &str) -> Option<FenceAction> {
         Some(match word.trim().to_ascii_lowercase().as_str() {
-            "on" | "enable" => FenceAction::On,
-            "off" | "disable" => FenceAction::Off,
+            // enable/disable are fabric fencing's words; fencing.py refuses them for power
+            // fencing, and so do we.
+            "on" => FenceAction::On,
+            "off" => FenceAction::Off,
             "reboot" => FenceAction::Reboot,
             "status" => FenceAction::Status,
             "monitor" => FenceAction::Monitor,
@@ -196,7 +198,7 @@ pub fn execute<A: FenceAgent>(
     }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let log = Logger::from_env(spec.name, None).configure(
-        values.flag("verbose"),
+        values.flag("verbose") || values.integer("verbose_level").is_some_and(|l| l > 0),
         values.non_empty("debug_file").map(str::to_string),
         values.flag("quiet"),
     );
@@ -343,11 +345,12 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(0);
         }
         FenceAction::List | FenceAction::ListStatus => {
+            let sep = req.values.get("separator").filter(|s| !s.is_empty()).unwrap_or(",");
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
-                    let _ = writeln!(out, "{},{}", o.id, o.alias);
+                    let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);
                 } else {
-                    let _ = writeln!(out, "{},{},{}", o.id, o.alias, state_word(o.state));
+                    let _ = writeln!(out, "{}{sep}{}{sep}{}", o.id, o.alias, state_word(o.state));
                 }
             }
             return Ok(0);

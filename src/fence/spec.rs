@@ -154,10 +154,29 @@ pub static COMMON: &[Param] = &[
         .short('v')
         .describe("Verbose mode", "Log each step to standard error."),
     Param::string("debug_file")
+        .aliases(&["debug"])
         .short('D')
         .hint("debugfile")
         .describe("Write debug information to given file", "Append debug lines to this file."),
     Param::boolean("quiet")
         .short('q')
         .describe("Disable logging to stderr", "Print nothing but the result."),
+    Param::string("separator")
+        .default(",")
+        .hint("char")
+        .describe("Separator for CSV created by 'list' operation", "Put between the fields of list and list-status lines."),
+    Param::integer("verbose_level")
+        .hint("level")
+        .describe("Level of debugging detail in output", "Accepted as in fence-agents: any level above 0 means verbose."),
+    Param::boolean("disable_timeout")
+        .describe(
+            "Disable timeout (true/false) (default: true when run from Pacemaker 2.0+)",
+            "Accepted for compatibility with fence-agents, without effect: every wait of this agent is bounded by power_timeout, login_timeout and agent_timeout, never unbounded.",
+        ),
+    Param::second("shell_timeout")
+        .hint("seconds")
+        .describe(
+            "Wait X seconds for cmd prompt after issuing command",
+            "Accepted for compatibility with fence-agents, without effect: this agent runs no shell session.",
+        ),
 ];
