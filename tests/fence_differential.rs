@@ -608,6 +608,73 @@ fn cases() -> Vec<Case> {
         &[],
     );
 
+    // SNMPv3 with the choice spellings of fencing.py (upper-cased before comparing) and of
+    // net-snmp's tools.
+    for (id, user, lines) in [
+        (
+            "v3.sha-aes-lowercase",
+            "fence1",
+            &[
+                "snmp_auth_prot=sha",
+                "snmp_sec_level=authpriv",
+                "snmp_priv_prot=aes",
+            ][..],
+        ),
+        (
+            "v3.SHA-AES-uppercase",
+            "fence1",
+            &[
+                "snmp_auth_prot=SHA",
+                "snmp_sec_level=AUTHPRIV",
+                "snmp_priv_prot=AES",
+            ],
+        ),
+        (
+            "v3.md5-authnopriv",
+            "fence2",
+            &["snmp_auth_prot=md5", "snmp_sec_level=authnopriv"],
+        ),
+        (
+            "v3.sha256-aes256",
+            "fence3",
+            &[
+                "snmp_auth_prot=SHA256",
+                "snmp_sec_level=authPriv",
+                "snmp_priv_prot=AES256",
+            ],
+        ),
+        (
+            "v3.sha-256-aes-256",
+            "fence3",
+            &[
+                "snmp_auth_prot=SHA-256",
+                "snmp_sec_level=authPriv",
+                "snmp_priv_prot=AES-256",
+            ],
+        ),
+        (
+            "v3.auth-prot-bogus",
+            "fence1",
+            &[
+                "snmp_auth_prot=SHA3",
+                "snmp_sec_level=authPriv",
+                "snmp_priv_prot=AES",
+            ],
+        ),
+    ] {
+        let mut all = vec![
+            "action=off".to_string(),
+            "plug=2".into(),
+            "snmp_version=3".into(),
+            format!("login={user}"),
+            format!("password=auth-{user}"),
+            format!("snmp_priv_passwd=priv-{user}"),
+        ];
+        all.extend(lines.iter().map(|l| l.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        b.stdin(id, ApcRpdu, &all, &[]);
+    }
+
     // Timing and behaviour options.
     for (id, line) in [
         ("timing.power-timeout", "power_timeout=10"),
@@ -630,7 +697,66 @@ fn cases() -> Vec<Case> {
 }
 
 /// The differences kept on purpose, by case id, with the reason an admin gets for each.
-const DELIBERATE: &[(&str, &str)] = &[];
+const DELIBERATE: &[(&str, &str)] = &[
+    // list-status
+    ("apc-rpdu.list-status", LIST_STATUS),
+    ("apc-rpdu.list-status.argv", LIST_STATUS),
+    ("apc-masterswitch-plus.list-status", LIST_STATUS_MSP),
+    ("apc-masterswitch-plus.list-status.argv", LIST_STATUS_MSP),
+    ("eaton-epdu.list-status", LIST_EATON),
+    ("eaton-epdu.list-status.argv", LIST_EATON),
+    ("apc-masterswitch-plus.list", LIST_MSP),
+    ("apc-masterswitch-plus.list.argv", LIST_MSP),
+    ("eaton-epdu.list", LIST_EATON),
+    ("eaton-epdu.list.argv", LIST_EATON),
+    // validate-all
+    ("apc-rpdu.validate-all", VALIDATE),
+    ("apc-rpdu.validate-all.argv", VALIDATE),
+    ("apc-masterswitch-plus.validate-all", VALIDATE),
+    ("apc-masterswitch-plus.validate-all.argv", VALIDATE),
+    ("eaton-epdu.validate-all", VALIDATE),
+    ("eaton-epdu.validate-all.argv", VALIDATE),
+    // names
+    ("alias.ipaddr-option-port", "`option` is fence-agents' old name for `action`, still found in old cluster configurations; the stock agent now ignores it with a warning and runs its default action (reboot), which is not what the line asks for. Bulwark honours it."),
+    ("alias.plug-port-long", "`port` is the documented alias of `plug`; Bulwark takes every alias on the command line as well as on stdin, the stock agent only the main long name."),
+    ("case.method-cycle.argv", METHOD),
+    ("case.method-CYCLE.argv", METHOD),
+    ("case.method-onoff.argv", METHOD),
+    ("case.method-bogus", "fence_apc_snmp has no `method` parameter and ignores the line; Bulwark has one, and a value it cannot honour is refused with a reason rather than replaced by a default."),
+    ("unknown.argv-stray-word", "A word that is no option is bad input: Bulwark refuses the command line with one line (the stock agent warns and goes on), so a mistyped command never switches an outlet."),
+    // secrets
+    ("missing.community", COMMUNITY),
+    ("secret.no-community-argv", COMMUNITY),
+    ("secret.community-in-argv", "A community on the command line is readable by every local user in /proc/PID/cmdline: Bulwark refuses it there (stdin, password_file or password_script instead)."),
+    // plugs
+    ("plug.by-name-case", "A name that matches no outlet exactly but exactly one outlet ignoring case is taken (PDU web UIs often change the case); two such outlets are refused as ambiguous. The stock agent compares exactly and fails."),
+    ("plug.missing-outlet-status-v2c", "With SNMP v2c the stock agent reads `noSuchInstance` for an outlet the PDU does not have as \"off\" (exit 2): a fence that would pass without cutting any power. Bulwark names the missing outlet and fails."),
+    ("plug.list-of-two", PLUG_LIST),
+    ("plug.list-separator", PLUG_LIST),
+    ("plug.with-spaces", "White space around a value is not part of it: Bulwark trims ` 2 ` to outlet 2; the stock agent looks for an outlet named ` 2` and fails."),
+    ("switch.rpdu-colon-2", SWITCH),
+    ("switch.rpdu-switch-2", SWITCH),
+    // v3 spellings
+    ("v3.sha256-aes256", V3_SHA2),
+    ("v3.sha-256-aes-256", V3_SHA2),
+    // timing
+    ("timing.power-wait", FRACTION),
+    ("timing.power-wait.argv", FRACTION),
+    ("timing.stonith-status-sleep", FRACTION),
+    ("timing.stonith-status-sleep.argv", FRACTION),
+];
+
+const LIST_STATUS: &str = "The stock agent prints UNKNOWN for every outlet (it never reads the state for list-status); Bulwark reads the outlet states and prints ON/OFF.";
+const LIST_STATUS_MSP: &str = "As for list: outlet ids without the `switch:` prefix; and as for list-status: ON/OFF read from the PDU where the stock agent prints UNKNOWN.";
+const LIST_MSP: &str = "Outlet ids are the outlet number on the unit in use (`switch`, default 1), as `plug` takes them; the stock agent prints `switch:outlet`. Bulwark accepts both forms as `plug`.";
+const LIST_EATON: &str = "The stock agent lists the 0-based table's cells as outlet names (outlet 1 named \"2\") and no states; Bulwark lists outlet numbers (this ePDU has no name column) and reads ON/OFF.";
+const VALIDATE: &str = "validate-all checks the device configuration, which needs no target: Pacemaker validates a fencing device without a plug. The stock agent insists on a plug and fails.";
+const METHOD: &str = "fence_apc_snmp has no `method` option and refuses it on the command line; Bulwark offers method=onoff (default) and method=cycle, case-insensitively.";
+const COMMUNITY: &str = "No default community: the stock default \"private\" is a published secret, and a forgotten community should fail at once, not switch with a guessed credential. Give it on stdin, in password_file or through password_script.";
+const PLUG_LIST: &str = "Several outlets in `plug` are all switched off and read back off before any is switched on. The stock agent resolves the first outlet once and switches it for every entry, leaving the others on while reporting success.";
+const SWITCH: &str = "This PDU has a single unit. The stock agent ignores the switch number and switches unit 1's outlet; Bulwark refuses a unit other than 1 on such models, so the wrong machine is never switched.";
+const V3_SHA2: &str = "The stock agent accepts only MD5/SHA and DES/AES; Bulwark speaks SHA-2 and AES-192/256 as net-snmp names them (SHA256, SHA-256, AES256, AES-256 …).";
+const FRACTION: &str = "Seconds may be fractional (metadata type `second`): the stock agent passes them to int() and fails the reboot; Bulwark waits 0.5 s.";
 
 // ----------------------------------------------------------------------------------------------
 // Running.
@@ -801,6 +927,19 @@ fn stock_and_bulwark_agree_or_differ_for_a_documented_reason() {
                         let mut c =
                             SimConfig::new(case.device.model()).env("PDU_REBOOT_SECONDS", "0.2");
                         c.names = (1..=OUTLETS).map(|n| format!("node{n}")).collect();
+                        for (user, auth, privacy) in [
+                            ("fence1", "SHA", Some("AES")),
+                            ("fence2", "MD5", None),
+                            ("fence3", "SHA-256", Some("AES-256")),
+                        ] {
+                            let a = format!("auth-{user}");
+                            let p = format!("priv-{user}");
+                            c = c.user(pdu::SimUser::new(
+                                user,
+                                Some((auth, a.as_str())),
+                                privacy.map(|x| (x, p.as_str())),
+                            ));
+                        }
                         PduSim::start(c)
                     });
                     let stock = run_one(

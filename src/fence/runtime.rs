@@ -345,7 +345,11 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(0);
         }
         FenceAction::List | FenceAction::ListStatus => {
-            let sep = req.values.get("separator").filter(|s| !s.is_empty()).unwrap_or(",");
+            let sep = req
+                .values
+                .get("separator")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(",");
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
                     let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);
