@@ -792,6 +792,10 @@ fn off_during_a_pending_reboot_ends_off() {
     // past the reboot's on time: still off
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(sim.state(3), "off", "{}", sim.log());
+    // every plug is checked before the off goes to any: a typo in the second switches nothing
+    let c = agent(&sim, &["action=off", "plug=5,99"]);
+    assert_one_line_failure(&c, "outlet 99 does not exist");
+    assert_eq!(sim.state(5), "on", "{}", sim.log());
     // and a status read during another pending reboot is no verdict either way
     sim.set_state(4, "on");
     let c = agent(&sim, &["action=reboot", "method=cycle", "plug=4"]);

@@ -42,6 +42,11 @@ pub trait PowerSwitch {
     fn resends_off(&self) -> bool {
         false
     }
+    /// Checks that `plug` names something this device can switch, before any command is
+    /// sent for any plug (a typo in the second of two plugs must not follow a switched first).
+    fn check_plug(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
+        self.power_state(plug, deadline).map(|_| ())
+    }
     /// Every outlet with its name (multi-outlet devices).
     fn list(&mut self, _deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
         Err(FenceError::new(
@@ -182,6 +187,9 @@ pub fn power_off(
     if sw.resends_off() {
         if plugs.is_empty() {
             return Err(no_plug());
+        }
+        for p in plugs {
+            sw.check_plug(p, deadline)?;
         }
         // A reading in between states (pending, cycling) is no reason not to switch off.
         let was_off: Vec<bool> = plugs

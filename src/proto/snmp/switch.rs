@@ -135,6 +135,12 @@ impl PowerSwitch for PduSwitch {
         self.dev.model().can_pend()
     }
 
+    /// Resolved (names looked up) and checked to exist and be switchable, without a verdict
+    /// on its state: a pending outlet is a valid plug.
+    fn check_plug(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
+        self.outlet(plug, deadline).map(|_| ())
+    }
+
     fn set_power(
         &mut self,
         plug: &str,
