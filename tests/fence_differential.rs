@@ -40,16 +40,20 @@ enum Device {
     ApcMsp,
     /// Eaton managed ePDU: fence_eaton_snmp.
     EatonEpdu,
+    /// Two linked APC rPDU2 units (AP8xxx, sysObjectID .318.1.3.4.6, 16 outlets, modules 1
+    /// and 2): fence_apc_snmp takes it for a MasterSwitch with v6 firmware.
+    ApcRpdu2,
     /// OpenIPMI's ipmi_sim: fence_ipmilan and fence_bulwark_ipmi.
     Ipmi,
 }
 
 impl Device {
     const PDUS: [Device; 3] = [Device::ApcRpdu, Device::ApcMsp, Device::EatonEpdu];
-    const ALL: [Device; 4] = [
+    const ALL: [Device; 5] = [
         Device::ApcRpdu,
         Device::ApcMsp,
         Device::EatonEpdu,
+        Device::ApcRpdu2,
         Device::Ipmi,
     ];
 
@@ -58,13 +62,14 @@ impl Device {
             Device::ApcRpdu => "apc-rpdu",
             Device::ApcMsp => "apc-masterswitch-plus",
             Device::EatonEpdu => "eaton-epdu",
+            Device::ApcRpdu2 => "apc-rpdu2",
             Device::Ipmi => "ipmi_sim",
         }
     }
 
     fn stock(self) -> &'static str {
         match self {
-            Device::ApcRpdu | Device::ApcMsp => "fence_apc_snmp",
+            Device::ApcRpdu | Device::ApcMsp | Device::ApcRpdu2 => "fence_apc_snmp",
             Device::EatonEpdu => "fence_eaton_snmp",
             Device::Ipmi => "fence_ipmilan",
         }
@@ -90,6 +95,9 @@ impl Sim {
             return Sim::Bmc(Bmc::start());
         }
         let mut c = SimConfig::new(device.model()).env("PDU_REBOOT_SECONDS", "0.2");
+        if device == Device::ApcRpdu2 {
+            c = c.env("PDU_OUTLETS", "16").env("PDU_MODULES", "2");
+        }
         c.names = (1..=OUTLETS).map(|n| format!("node{n}")).collect();
         for (user, auth, privacy) in [
             ("fence1", "SHA", Some("AES")),
@@ -116,6 +124,7 @@ impl Sim {
 
     fn outlets(&self) -> u32 {
         match self {
+            Sim::Pdu(p) if p.config.model == "apc-rpdu2" => 16,
             Sim::Pdu(_) => OUTLETS,
             Sim::Bmc(_) => 1,
         }
@@ -773,6 +782,44 @@ fn cases() -> Vec<Case> {
         b.stdin(id, ApcRpdu, &all, &[]);
     }
 
+    // Linked rPDU2 units, which the stock agent does not know (it falls back to MasterSwitch
+    // OIDs the PDU does not have).
+    for (id, lines, off) in [
+        (
+            "rpdu2.status-v1",
+            &["action=status", "plug=5", "snmp_version=1"][..],
+            &[][..],
+        ),
+        (
+            "rpdu2.status-v2c-off",
+            &["action=status", "plug=5", "snmp_version=2c"],
+            &[][..],
+        ),
+        (
+            "rpdu2.off-v2c",
+            &["action=off", "plug=5", "snmp_version=2c"],
+            &[],
+        ),
+        (
+            "rpdu2.off-v1",
+            &["action=off", "plug=5", "snmp_version=1"],
+            &[],
+        ),
+        (
+            "rpdu2.on-v2c",
+            &["action=on", "plug=5", "snmp_version=2c"],
+            &[5],
+        ),
+        (
+            "rpdu2.off-unit-2",
+            &["action=off", "plug=2:5", "snmp_version=2c"],
+            &[],
+        ),
+        ("rpdu2.list", &["action=list", "snmp_version=2c"], &[]),
+    ] {
+        b.stdin(id, ApcRpdu2, lines, off);
+    }
+
     // IPMI: fence_ipmilan and fence_bulwark_ipmi against ipmi_sim.
     for (action, from) in [
         ("on", "off"),
@@ -948,6 +995,13 @@ const DELIBERATE: &[(&str, &str)] = &[
     ("plug.with-spaces", "White space around a value is not part of it: Bulwark trims ` 2 ` to outlet 2; the stock agent looks for an outlet named ` 2` and fails."),
     ("switch.rpdu-colon-2", SWITCH),
     ("switch.rpdu-switch-2", SWITCH),
+    ("rpdu2.status-v1", RPDU2),
+    ("rpdu2.status-v2c-off", RPDU2),
+    ("rpdu2.off-v1", RPDU2),
+    ("rpdu2.off-v2c", "The stock agent does not know the rPDU2 and guesses MasterSwitch OIDs; with SNMP v2c it reads the missing object as \"off\" and reports a fence that cut no power (exit 0, outlet still on). Bulwark recognises the rPDU2 by its sysObjectID (an unknown one is refused, never guessed) and switches the outlet off."),
+    ("rpdu2.on-v2c", RPDU2),
+    ("rpdu2.off-unit-2", "Linked rPDU2 units: Bulwark resolves unit 2's outlet 5 through the Module and Number columns (table row 13) and switches exactly it; the stock agent, guessing MasterSwitch OIDs, reports success and switches nothing."),
+    ("rpdu2.list", "The stock agent lists the error text of the MasterSwitch OID it guessed; Bulwark lists the rPDU2's outlets with their names."),
     ("ipmi.list", LIST_SINGLE),
     ("ipmi.list.argv", LIST_SINGLE),
     ("ipmi.list-status", LIST_SINGLE),
@@ -966,6 +1020,7 @@ const LIST_STATUS: &str = "The stock agent prints UNKNOWN for every outlet (it n
 const LIST_STATUS_MSP: &str = "As for list: outlet ids without the `switch:` prefix; and as for list-status: ON/OFF read from the PDU where the stock agent prints UNKNOWN.";
 const LIST_MSP: &str = "Outlet ids are the outlet number on the unit in use (`switch`, default 1), as `plug` takes them; the stock agent prints `switch:outlet`. Bulwark accepts both forms as `plug`.";
 const LIST_EATON: &str = "The stock agent lists the 0-based table's cells as outlet names (outlet 1 named \"2\") and no states; Bulwark lists outlet numbers (this ePDU has no name column) and reads ON/OFF.";
+const RPDU2: &str = "The stock agent does not know the rPDU2 (sysObjectID .318.1.3.4.6) and guesses MasterSwitch v6 OIDs the PDU does not have: it fails, or with v2c reads the missing object as \"off\". Bulwark recognises the model (an unknown sysObjectID is refused, never guessed) and reads and switches the outlet.";
 const LIST_SINGLE: &str = "A BMC has no outlets to list: Bulwark's metadata does not offer list for it, and asked anyway it fails with that reason. fence_ipmilan prints a notice and exits 0, which would pass for an empty list.";
 const VALIDATE: &str = "validate-all checks the device configuration, which needs no target: Pacemaker validates a fencing device without a plug. The stock agent insists on a plug and fails.";
 const METHOD: &str = "fence_apc_snmp has no `method` option and refuses it on the command line; Bulwark offers method=onoff (default) and method=cycle, case-insensitively.";
