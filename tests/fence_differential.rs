@@ -1028,7 +1028,7 @@ const COMMUNITY: &str = "No default community: the stock default \"private\" is 
 const PLUG_LIST: &str = "Several outlets in `plug` are all switched off and read back off before any is switched on. The stock agent resolves the first outlet once and switches it for every entry, leaving the others on while reporting success.";
 const SWITCH: &str = "This PDU has a single unit. The stock agent ignores the switch number and switches unit 1's outlet; Bulwark refuses a unit other than 1 on such models, so the wrong machine is never switched.";
 const V3_SHA2: &str = "The stock agent accepts only MD5/SHA and DES/AES; Bulwark speaks SHA-2 and AES-192/256 as net-snmp names them (SHA256, SHA-256, AES256, AES-256 …).";
-const FRACTION: &str = "Seconds may be fractional (metadata type `second`): the stock agent passes them to int() and fails the reboot; Bulwark waits 0.5 s.";
+const FRACTION: &str = "Seconds may be fractional (metadata type `second`): the stock agent passes them to int() and fails the reboot; Bulwark takes the fraction.";
 
 // ----------------------------------------------------------------------------------------------
 // Running.
