@@ -1,7 +1,7 @@
 //! Running one fence action: stdin or argv in, one result line and an exit code out.
 
 use super::engine::{self, Outcome, PowerState, PowerSwitch, Timing};
-use super::input::{parse_args, parse_stdin, RawRequest};
+use super::input::{parse_args, parse_stdin, Info, RawRequest};
 use super::metadata;
 use super::spec::{FenceSpec, ACTION, COMMON, PLUG};
 use super::FenceError;
@@ -29,8 +29,10 @@ pub enum FenceAction {
 impl FenceAction {
     pub fn parse(word: &str) -> Option<FenceAction> {
         Some(match word.trim().to_ascii_lowercase().as_str() {
-            "on" | "enable" => FenceAction::On,
-            "off" | "disable" => FenceAction::Off,
+            // enable/disable are fabric fencing's words; fencing.py refuses them for power
+            // fencing, and so do we.
+            "on" => FenceAction::On,
+            "off" => FenceAction::Off,
             "reboot" => FenceAction::Reboot,
             "status" => FenceAction::Status,
             "monitor" => FenceAction::Monitor,
@@ -72,7 +74,7 @@ impl Request {
             return Ok(Some(Secret::from(p)));
         }
         if let Some(path) = self.values.non_empty("password_file") {
-            return Secret::from_file(std::path::Path::new(path))
+            return Secret::first_line_of_file(std::path::Path::new(path))
                 .map(Some)
                 .map_err(FenceError::new);
         }
@@ -168,7 +170,12 @@ pub fn execute<A: FenceAgent>(
     } else {
         parse_args(decl, args)
     };
-    let RawRequest { pairs, ignored } = match raw {
+    let RawRequest {
+        pairs,
+        ignored,
+        bad_booleans,
+        info,
+    } = match raw {
         Ok(r) => r,
         Err(e) => {
             return fail(
@@ -178,9 +185,20 @@ pub fn execute<A: FenceAgent>(
             )
         }
     };
+    match info {
+        Some(Info::Help) => {
+            let _ = out.write_all(metadata::usage(spec, decl).as_bytes());
+            return 0;
+        }
+        Some(Info::Version) => {
+            let _ = writeln!(out, "{} {}", spec.name, env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        None => {}
+    }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let log = Logger::from_env(spec.name, None).configure(
-        values.flag("verbose"),
+        values.flag("verbose") || values.integer("verbose_level").is_some_and(|l| l > 0),
         values.non_empty("debug_file").map(str::to_string),
         values.flag("quiet"),
     );
@@ -188,6 +206,12 @@ pub fn execute<A: FenceAgent>(
         log.warn(&format!(
             "ignoring unknown parameter(s): {}",
             ignored.join(", ")
+        ));
+    }
+    if !bad_booleans.is_empty() {
+        log.warn(&format!(
+            "ignoring parameter(s) without a boolean value (true/false, yes/no, on/off, 1/0): {}",
+            bad_booleans.join(", ")
         ));
     }
 
@@ -321,11 +345,16 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(0);
         }
         FenceAction::List | FenceAction::ListStatus => {
+            let sep = req
+                .values
+                .get("separator")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(",");
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
-                    let _ = writeln!(out, "{},{}", o.id, o.alias);
+                    let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);
                 } else {
-                    let _ = writeln!(out, "{},{},{}", o.id, o.alias, state_word(o.state));
+                    let _ = writeln!(out, "{}{sep}{}{sep}{}", o.id, o.alias, state_word(o.state));
                 }
             }
             return Ok(0);
@@ -456,6 +485,24 @@ mod tests {
         assert_eq!(code, 1);
         assert!(err.contains("/nonexistent/pw"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn help_version_and_an_invalid_stdin_boolean_as_fencing_py() {
+        let d = demo(PowerState::On);
+        let (code, out, _) = run(&d, &["-h"], "");
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with("Usage:") && out.contains("-a, --ip=[ip]"),
+            "{out}"
+        );
+        let (code, out, _) = run(&d, &["--ip=1.2.3.4", "--version"], "");
+        assert_eq!((code, out.trim()), (0, "fence_demo 0.1.0"));
+        let (code, out, _) = run(&d, &["-vvv", "-a", "1.2.3.4", "-o", "status"], "");
+        assert_eq!((code, out.as_str()), (0, "Status: ON\n"));
+        // fencing.py warns and ignores a boolean it cannot read; the action still runs.
+        let (code, out, _) = run(&d, &[], "ip=1.2.3.4\naction=status\nquiet=perhaps\n");
+        assert_eq!((code, out.as_str()), (0, "Status: ON\n"));
     }
 
     #[test]

@@ -378,7 +378,6 @@ mod tests {
             (&format!("{base}privlvl=root\n"), "parameter 'privlvl'"),
             (&format!("{base}auth=sha1\n"), "parameter 'auth'"),
             (&format!("{base}ipport=70000\n"), "parameter 'ipport'"),
-            (&format!("{base}lanplus=maybe\n"), "parameter 'lanplus'"),
             (&format!("{base}hexadecimal_kg=xyz\n"), "hexadecimal_kg"),
         ];
         for (stdin, want) in cases {
@@ -389,6 +388,17 @@ mod tests {
             assert!(err.contains(want), "{stdin}: {err}");
             assert!(!err.contains("pw\n") && !err.contains("xyz"), "{err}");
         }
+        // An unreadable boolean on stdin is ignored with a warning, as fencing.py does; on the
+        // command line it is refused.
+        let (code, _, err) = run_agent(Flavour::Ipmi, &[], &format!("{base}lanplus=maybe\n"));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run_agent(
+            Flavour::Ipmi,
+            &["-a", "127.0.0.1", "-l", "admin", "--lanplus=maybe"],
+            "",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("parameter 'lanplus'"), "{err}");
         let (code, _, err) = run_agent(
             Flavour::Ipmi,
             &["-a", "127.0.0.1", "-l", "admin", "--bogus"],
