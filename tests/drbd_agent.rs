@@ -30,7 +30,13 @@ impl Sim {
         // real tool does for a missing attribute.
         s.script(
             "crm_attribute",
-            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/attr.log\"\ncase \"$*\" in\n*-G*) [ -f \"$d/score\" ] || exit 105; cat \"$d/score\";;\n*-D*) rm -f \"$d/score\";;\n*-v*) echo \"$5\" > \"$d/score\";;\nesac\nexit 0\n",
+            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/attr.log\"\ncase \"$*\" in\n*-G*) [ -f \"$d/get-fails\" ] && { echo 'Could not connect to the CIB' >&2; exit 102; }; [ -f \"$d/score\" ] || exit 105; cat \"$d/score\";;\n*-D*) rm -f \"$d/score\";;\n*-v*) echo \"$5\" > \"$d/score\";;\nesac\nexit 0\n",
+        );
+        // Prints `locate` (what Pacemaker reports) for `--locate`, as the real tool does
+        // without --quiet; fails when the test wrote none.
+        s.script(
+            "crm_resource",
+            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/crm_resource.log\"\n[ -f \"$d/locate\" ] || exit 1\ncat \"$d/locate\"\n",
         );
         std::fs::write(s.root().join("drbd.conf"), "resource r0 {}\n").unwrap();
         s.node.ctl(&["up=no"]);
@@ -232,6 +238,62 @@ fn lifecycle_scores_and_roles() {
     assert_eq!(code(&sim.ok("stop")), 0);
     assert_eq!(sim.score(), None);
     assert_eq!(code(&sim.ok("monitor")), 7);
+}
+
+/// S2: with `remove_master_score_if_peer_primary=unexpected`, a Primary peer that Pacemaker
+/// reports as promoted keeps this node's score; one it does not know about removes it.
+#[test]
+fn unexpected_peer_primary_reads_the_promoted_node_from_crm_resource() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    sim.node.ctl(&["peer_role=Primary"]);
+    let rule = [("remove_master_score_if_peer_primary", "unexpected")];
+    let locate = |text: &str| std::fs::write(sim.root().join("locate"), text).unwrap();
+    // Pacemaker 2.1 spelling, then the older one: the Primary is expected, score kept.
+    for known in [
+        "resource mailstore is running on: node1\nresource mailstore is running on: peer-node Promoted\n",
+        "resource mailstore is running on: peer-node Master\n",
+    ] {
+        locate(known);
+        let o = sim.run("monitor", &rule, &[]);
+        assert_eq!(code(&o), 0, "{}", output_text(&o));
+        assert_eq!(sim.score().as_deref(), Some("10000"), "{known}");
+    }
+    let log = std::fs::read_to_string(sim.root().join("crm_resource.log")).unwrap();
+    assert!(log.contains("--resource mailstore --locate"), "{log}");
+    assert!(!log.contains("--quiet"), "quiet output has no roles: {log}");
+    // Pacemaker knows no Primary (or only bare names): unexpected, score removed.
+    for unknown in [
+        "resource mailstore is running on: node1\nresource mailstore is running on: peer-node\n",
+        "node1\npeer-node\n",
+    ] {
+        std::fs::write(sim.root().join("score"), "10000\n").unwrap();
+        locate(unknown);
+        assert_eq!(code(&sim.run("monitor", &rule, &[])), 0);
+        assert_eq!(sim.score(), None, "{unknown}");
+    }
+    // promoted-max=2: a second Primary is expected by definition.
+    sim.node.ctl(&["allow_two_primaries=yes"]);
+    let o = sim.run("monitor", &rule, &[("promoted_max", "2")]);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    // The default (false) never asks Pacemaker.
+    std::fs::remove_file(sim.root().join("crm_resource.log")).unwrap();
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    assert!(!sim.root().join("crm_resource.log").exists());
+}
+
+/// S5: a removal happens even when reading the current score fails.
+#[test]
+fn score_is_removed_even_when_the_query_fails() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    std::fs::write(sim.root().join("get-fails"), "").unwrap();
+    sim.node.ctl(&["md_disk=Outdated"]);
+    sim.node.flag("peer-disconnect", true);
+    assert_eq!(code(&sim.ok("monitor")), 0);
+    assert_eq!(sim.score(), None);
 }
 
 #[test]

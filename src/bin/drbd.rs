@@ -5,7 +5,8 @@
 use bulwark::deadline::Deadline;
 use bulwark::drbd::agent::{
     check_clone_meta, check_resource_name, check_version_requirement, local_node_name,
-    outdate_self, promote_throttle, CloneMeta, LocalResource, Observed, OutdateSelf,
+    locate_shows_promoted_peer, outdate_self, promote_throttle, CloneMeta, LocalResource, Observed,
+    OutdateSelf,
 };
 use bulwark::drbd::{
     needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
@@ -197,14 +198,17 @@ impl Drbd {
                 }
             }
             ScoreAction::Remove => {
+                // Deleted whatever the query says, as drbd.ocf does: a query that fails (CIB
+                // busy, timeout) must not leave this node promotable. The query only decides
+                // whether the change is worth a log line.
                 if promotion::get(ctx).is_some() {
                     ctx.log.info(&format!(
                         "promotion score removed: {} ({})",
                         decision.rule.describe(),
                         status.summary()
                     ));
-                    self.remove_score(ctx);
                 }
+                self.remove_score(ctx);
             }
         }
     }
@@ -295,22 +299,21 @@ impl Drbd {
     }
 }
 
-/// `crm_resource --locate`: whether Pacemaker runs a promoted instance on another node.
+/// `crm_resource --locate`: whether Pacemaker runs a promoted instance on another node
+/// (`None` when it cannot say). Not `--quiet`: that prints bare node names without roles.
 fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
     let rsc = ctx.instance.split(':').next().unwrap_or(&ctx.instance);
     let mut cmd = std::process::Command::new("crm_resource");
-    cmd.args(["--resource", rsc, "--locate", "--quiet"]);
+    cmd.args(["--resource", rsc, "--locate"]);
     let out =
         bulwark::process::run_captured(&mut cmd, ctx.deadline.cap(Duration::from_secs(10))).ok()?;
     if !out.status.success() {
         return None;
     }
-    let me = local_node_name();
-    Some(out.stdout_str().lines().any(|l| {
-        let mut w = l.split_whitespace();
-        let node = w.next().unwrap_or("");
-        node != me && w.any(|x| x == "Promoted" || x == "Master")
-    }))
+    Some(locate_shows_promoted_peer(
+        &out.stdout_str(),
+        &local_node_name(),
+    ))
 }
 
 impl bulwark::ocf::ResourceAgent for Drbd {

@@ -163,6 +163,25 @@ pub fn outdate_self(
     }
 }
 
+/// Whether `crm_resource --resource R --locate` shows a promoted instance on a node other
+/// than `local_node`. Read without `--quiet`: quiet output is bare node names, no role
+/// (`resource_search_list_default` in Pacemaker's `pcmk_output.c`). Lines read `resource R is
+/// running on: node2 Promoted` (Pacemaker 2.1) or `… node2 Master` (older, or built with 2.0
+/// compatibility); drbd.ocf's sed knows only `Master`. Node names compare case-insensitively,
+/// as drbd.ocf's `grep -vix` does.
+pub fn locate_shows_promoted_peer(output: &str, local_node: &str) -> bool {
+    output.lines().any(|line| {
+        let Some((_, rest)) = line.split_once("is running on:") else {
+            return false;
+        };
+        let mut words = rest.split_whitespace();
+        let node = words.next().unwrap_or("");
+        !node.is_empty()
+            && !node.eq_ignore_ascii_case(local_node)
+            && words.any(|w| w == "Promoted" || w == "Master")
+    })
+}
+
 /// This node's name as the peer and Pacemaker's notify lists spell it (`uname -n`); empty
 /// when the kernel's is not UTF-8.
 pub fn local_node_name() -> String {
@@ -411,6 +430,27 @@ mod tests {
         ));
         assert!(!dump_allows_two_primaries(
             "resource r0 {\n    net {\n    }\n}\n"
+        ));
+    }
+
+    #[test]
+    fn locate_output_names_the_promoted_node() {
+        let two = "resource mailstore is running on: node1\nresource mailstore is running on: node2 Promoted\n";
+        assert!(locate_shows_promoted_peer(two, "node1"));
+        assert!(!locate_shows_promoted_peer(two, "NODE2"), "ourselves");
+        assert!(locate_shows_promoted_peer(
+            "resource mailstore is running on: node2 Master\n",
+            "node1"
+        ));
+        // --quiet prints bare names: no role, so never a promoted peer.
+        assert!(!locate_shows_promoted_peer("node1\nnode2\n", "node1"));
+        assert!(!locate_shows_promoted_peer(
+            "resource mailstore is running on: node2\n",
+            "node1"
+        ));
+        assert!(!locate_shows_promoted_peer(
+            "resource mailstore is NOT running\n",
+            "node1"
         ));
     }
 
