@@ -283,6 +283,39 @@ fn unexpected_peer_primary_reads_the_promoted_node_from_crm_resource() {
     assert!(!sim.root().join("crm_resource.log").exists());
 }
 
+/// A DRBD release with a state name we do not know: on a peer field it reads as unknown
+/// (running, score for an unknown peer); on this node's disk it stays a refusal to score.
+#[test]
+fn unknown_peer_state_names_read_as_unknown() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    let fake = |name: &str, events: &str| {
+        sim.script(
+            name,
+            &format!("#!/bin/sh\ncase \"$1\" in events2) printf '%s' '{events}';; *) exec drbdsetup \"$@\";; esac\n"),
+        )
+    };
+    let peer_new = fake(
+        "future-peer",
+        "exists resource name:r0 role:Secondary suspended:no\nexists connection name:r0 peer-node-id:1 conn-name:node2 connection:Federated role:Arbiter\nexists device name:r0 volume:0 minor:0 disk:UpToDate client:no quorum:yes\nexists peer-device name:r0 peer-node-id:1 conn-name:node2 volume:0 replication:Mirroring peer-disk:Pristine peer-client:no resync-suspended:no\nexists -\n",
+    );
+    let mut c = sim.command("monitor", &[], &[]);
+    c.env("BULWARK_DRBDSETUP", &peer_new);
+    let o = run_within(&mut c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.score().as_deref(), Some("1000"));
+    let local_new = fake(
+        "future-local",
+        "exists resource name:r0 role:Secondary suspended:no\nexists device name:r0 volume:0 minor:0 disk:Pristine client:no quorum:yes\nexists -\n",
+    );
+    let mut c = sim.command("monitor", &[], &[]);
+    c.env("BULWARK_DRBDSETUP", &local_new);
+    let o = run_within(&mut c, Duration::from_secs(60));
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(exit_reason(&o).contains("Pristine"), "{}", exit_reason(&o));
+    assert_eq!(sim.score(), None);
+}
+
 /// S5: a removal happens even when reading the current score fails.
 #[test]
 fn score_is_removed_even_when_the_query_fails() {
