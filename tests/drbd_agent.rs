@@ -527,13 +527,238 @@ fn bad_input_is_refused_with_one_reason() {
     let o = sim.run("stop", &[("adjust_master_score", "junk")], &[]);
     assert_eq!(code(&o), 0, "{}", output_text(&o));
     assert_eq!(sim.node.key("up"), "no");
-    // Unknown actions and no action.
-    assert_eq!(code(&sim.ok("reload")), 3);
+    // Reload of a stopped instance says so; unknown actions and no action.
+    assert_eq!(code(&sim.ok("reload")), 7);
+    assert_eq!(code(&sim.ok("migrate_to")), 3);
     let o = run_within(
         &mut Command::new(workspace_bin("drbd")),
         Duration::from_secs(10),
     );
     assert_eq!(code(&o), 2);
+}
+
+fn log_of(sim: &Sim, name: &str) -> String {
+    std::fs::read_to_string(sim.root().join("node").join(name)).unwrap_or_default()
+}
+
+#[test]
+fn unfence_if_all_uptodate_runs_the_handler_with_its_extra_args() {
+    let sim = Sim::new();
+    let on = [("unfence_if_all_uptodate", "true")];
+    assert_eq!(code(&sim.run("start", &on, &[])), 0);
+    // Secondary: never.
+    assert_eq!(code(&sim.run("monitor", &on, &[])), 0);
+    assert_eq!(log_of(&sim, "unfence.log"), "");
+    assert_eq!(code(&sim.run("promote", &on, &[])), 0);
+    let _ = std::fs::remove_file(sim.root().join("node/unfence.log"));
+    // Off by default.
+    assert_eq!(code(&sim.ok("monitor")), 8);
+    assert_eq!(log_of(&sim, "unfence.log"), "");
+    assert_eq!(code(&sim.run("monitor", &on, &[])), 8);
+    assert_eq!(
+        log_of(&sim, "unfence.log"),
+        "unfence-peer r0 extra_args=--quiet --flock-required --flock-timeout 0 --unfence-only-if-owner-match\n"
+    );
+    let custom = [
+        ("unfence_if_all_uptodate", "true"),
+        ("unfence_extra_args", "--quiet"),
+    ];
+    assert_eq!(code(&sim.run("monitor", &custom, &[])), 8);
+    assert!(log_of(&sim, "unfence.log").ends_with("extra_args=--quiet\n"));
+    // The peer's disk unknown: not everyone is UpToDate, no unfencing.
+    sim.node.flag("peer-disconnect", true);
+    let before = log_of(&sim, "unfence.log");
+    assert_eq!(code(&sim.run("monitor", &on, &[])), 8);
+    assert_eq!(log_of(&sim, "unfence.log"), before);
+}
+
+#[test]
+fn ignore_missing_notifications_and_monitor_without_notify() {
+    let sim = Sim::new();
+    let no_notify = [("notify", "false")];
+    let o = sim.run("start", &[], &no_notify);
+    assert_eq!(code(&o), 6, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("notify=true"),
+        "{}",
+        exit_reason(&o)
+    );
+    let ignore = [("ignore_missing_notifications", "true")];
+    assert_eq!(code(&sim.run("start", &ignore, &no_notify)), 0);
+    // A recurring monitor answers what it sees (drbd.ocf does not check notify there).
+    let o = sim.run("monitor", &[], &no_notify);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(code(&sim.run("promote", &ignore, &no_notify)), 0);
+    // Pacemaker passing notify variables counts as notifications on.
+    let o = sim.run(
+        "demote",
+        &[],
+        &[("notify", ""), ("notify_start_uname", " ")],
+    );
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+}
+
+#[test]
+fn stop_outdates_the_secondary_while_a_peer_is_primary() {
+    let sim = Sim::new();
+    let stop = |enabled: &str, promoted: &str, stopping: &str| {
+        assert_eq!(code(&sim.ok("start")), 0);
+        let o = sim.run(
+            "stop",
+            &[("stop_outdates_secondary", enabled)],
+            &[
+                ("notify_promoted_uname", promoted),
+                ("notify_stop_uname", stopping),
+            ],
+        );
+        assert_eq!(code(&o), 0, "{}", output_text(&o));
+        assert_eq!(sim.node.key("up"), "no");
+        assert_eq!(sim.score(), None);
+    };
+    stop("false", "peer-node", " ");
+    assert_eq!(sim.node.key("md_disk"), "");
+    stop("true", "peer-node", "peer-node");
+    assert_eq!(
+        sim.node.key("md_disk"),
+        "",
+        "the Primary itself is stopping"
+    );
+    stop("true", " ", " ");
+    assert_eq!(sim.node.key("md_disk"), "", "no Primary anywhere");
+    stop("true", "peer-node", " ");
+    assert_eq!(sim.node.key("md_disk"), "Outdated");
+}
+
+#[test]
+fn reload_applies_parameters_without_demoting() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    assert_eq!(code(&sim.ok("promote")), 0);
+    assert_eq!(sim.score().as_deref(), Some("10000"));
+    let o = sim.run("reload", &[("adjust_master_score", "0 5 500 5000")], &[]);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.role(), "Primary");
+    assert_eq!(sim.score().as_deref(), Some("5000"));
+    // A bad value is refused like anywhere else.
+    let o = sim.run("reload", &[("adjust_master_score", "5000")], &[]);
+    assert_eq!(code(&o), 6, "{}", output_text(&o));
+    assert_eq!(sim.node.role(), "Primary");
+    // Pacemaker reloads (instead of restarting) only agents claiming OCF 1.0 with `reload`.
+    let xml = String::from_utf8(
+        run_within(
+            Command::new(workspace_bin("drbd")).arg("meta-data"),
+            Duration::from_secs(10),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(xml.contains("<action name=\"reload\""), "{xml}");
+    assert!(xml.contains("<version>1.0</version>"), "{xml}");
+}
+
+#[test]
+fn connect_only_after_promote_keeps_84_disconnected_until_promoted() {
+    let sim = Sim::new();
+    std::fs::write(
+        sim.root().join("proc-drbd"),
+        "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 0\n",
+    )
+    .unwrap();
+    sim.node.ctl(&["net=no"]);
+    let run = |action: &str, params: &[(&str, &str)]| {
+        let mut c = sim.command(action, params, &[]);
+        c.env("DRBD_SIM_VERSION", "8.4")
+            .env("BULWARK_PROC_DRBD", sim.root().join("proc-drbd"));
+        run_within(&mut c, Duration::from_secs(60))
+    };
+    let only = [("connect_only_after_promote", "true")];
+    let o = run("start", &only);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.key("up"), "yes");
+    assert_eq!(sim.node.key("net"), "no", "start did not connect");
+    // A peer's start notification does not connect either; reload leaves it alone.
+    let mut c = sim.command(
+        "notify",
+        &only,
+        &[("notify_type", "pre"), ("notify_operation", "start")],
+    );
+    c.env("DRBD_SIM_VERSION", "8.4")
+        .env("BULWARK_PROC_DRBD", sim.root().join("proc-drbd"));
+    assert_eq!(code(&run_within(&mut c, Duration::from_secs(60))), 0);
+    assert_eq!(code(&run("reload", &only)), 0);
+    assert_eq!(sim.node.key("net"), "no");
+    assert_eq!(code(&run("promote", &only)), 0);
+    assert_eq!(sim.node.key("net"), "yes", "promote connected");
+    assert_eq!(code(&run("demote", &only)), 0);
+    assert_eq!(code(&run("stop", &only)), 0);
+    // Without the parameter 8.4's start connects (and waits per device).
+    let o = run("start", &[]);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    assert_eq!(sim.node.key("net"), "yes");
+    assert!(
+        log_of(&sim, "wfc.log").contains("wait-connect /dev/drbd0 --wfc-timeout=5"),
+        "{}",
+        log_of(&sim, "wfc.log")
+    );
+}
+
+#[test]
+fn fail_promote_early_only_for_an_unexpected_primary() {
+    let sim = Sim::new();
+    assert_eq!(code(&sim.ok("start")), 0);
+    sim.node.ctl(&["peer_role=Primary"]);
+    let early = [("fail_promote_early_if_peer_primary", "true")];
+    // Pacemaker knows no Primary: the peer is unexpected, give up after one try.
+    std::fs::write(
+        sim.root().join("locate"),
+        "resource mailstore is running on: peer-node\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = sim.run("promote", &early, &[("timeout", "30000")]);
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("already/still Primary"),
+        "{}",
+        exit_reason(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "gave up early");
+    assert_eq!(sim.score(), None);
+    // Pacemaker knows the peer is promoted (it is about to demote it): keep trying.
+    std::fs::write(
+        sim.root().join("locate"),
+        "resource mailstore is running on: peer-node Promoted\n",
+    )
+    .unwrap();
+    let o = sim.run("promote", &early, &[("timeout", "4000")]);
+    assert_eq!(code(&o), 1, "{}", output_text(&o));
+    assert!(
+        exit_reason(&o).contains("cannot promote r0"),
+        "{}",
+        exit_reason(&o)
+    );
+}
+
+#[test]
+fn wfc_timeout_zero_waits_until_the_start_deadline() {
+    let sim = Sim::new();
+    sim.node.ctl(&["wfc_blocks=yes"]);
+    sim.node.flag("peer-disconnect", true);
+    let started = std::time::Instant::now();
+    let o = sim.run("start", &[("wfc_timeout", "0")], &[("timeout", "8000")]);
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    assert!(log_of(&sim, "wfc.log").contains("--wfc-timeout=0"));
+    assert_eq!(sim.score().as_deref(), Some("1000"));
+    assert_eq!(code(&sim.ok("stop")), 0);
+    // Empty: no wait at all.
+    std::fs::remove_file(sim.root().join("node/wfc.log")).unwrap();
+    assert_eq!(code(&sim.run("start", &[("wfc_timeout", "")], &[])), 0);
+    assert_eq!(log_of(&sim, "wfc.log"), "");
 }
 
 #[test]
