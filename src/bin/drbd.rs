@@ -761,9 +761,21 @@ impl bulwark::ocf::ResourceAgent for Drbd {
             }
         }
         if kind == "post" {
-            if let Ok((_, Observed::Up(s))) = cfg.local.observe(&ctx.deadline) {
-                self.update_score(cfg, ctx, Some(&s));
-                self.maybe_outdate_self(cfg, ctx, &s);
+            match cfg.local.observe(&ctx.deadline) {
+                Ok((_, Observed::Up(s))) => {
+                    self.update_score(cfg, ctx, Some(&s));
+                    self.maybe_outdate_self(cfg, ctx, &s);
+                }
+                // Not running here: no score, as a monitor would conclude.
+                Ok(_) => self.remove_score(ctx),
+                // A notify never fails; the next monitor reports it. Data we cannot read
+                // must not keep this node promotable meanwhile.
+                Err(e) => {
+                    if matches!(e, DrbdError::Parse(_)) {
+                        self.remove_score(ctx);
+                    }
+                    ctx.log.warn(&e.to_string());
+                }
             }
         }
         Ok(OcfStatus::Success)
