@@ -67,7 +67,7 @@ static PARAMS: &[Param] = &[
         .default("false")
         .describe(
             "Allow the clone without notify=true",
-            "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere.",
+            "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere. validate-all does report it (6) unless this is set, where drbd.ocf's validate-all does not check.",
         ),
     Param::string("wfc_timeout").default("5").check(wfc_timeout).describe(
         "Seconds to wait for the peer on start",
