@@ -281,6 +281,50 @@ fn unexpected_peer_primary_reads_the_promoted_node_from_crm_resource() {
     std::fs::remove_file(sim.root().join("crm_resource.log")).unwrap();
     assert_eq!(code(&sim.ok("monitor")), 0);
     assert!(!sim.root().join("crm_resource.log").exists());
+
+    // The same against Pacemaker's own crm_resource reading a CIB in which the peer's
+    // instance is promoted (its last operation a successful promote), or only started.
+    std::fs::remove_file(sim.root().join("bin/crm_resource")).unwrap();
+    let me = bulwark::drbd::agent::local_node_name();
+    for (peer_op, want) in [("promote", Some("10000")), ("start", None)] {
+        let cib = sim.root().join(format!("cib-{peer_op}.xml"));
+        std::fs::write(&cib, cib_with_peer(&me, "peer-node", peer_op)).unwrap();
+        std::fs::write(sim.root().join("score"), "10000\n").unwrap();
+        let mut c = sim.command("monitor", &rule, &[]);
+        c.env("CIB_file", &cib);
+        let o = run_within(&mut c, Duration::from_secs(60));
+        assert_eq!(code(&o), 0, "{}", output_text(&o));
+        assert_eq!(
+            sim.score().as_deref(),
+            want,
+            "peer's last operation {peer_op}"
+        );
+    }
+}
+
+/// A two-node CIB with the promotable clone `mailstore` started on `me` and `peer_op`
+/// (`start` or `promote`) as the last operation of the instance on `peer`.
+fn cib_with_peer(me: &str, peer: &str, peer_op: &str) -> String {
+    let op = |node: &str, id: u32, op: &str| {
+        format!(
+            "<node_state id=\"{id}\" uname=\"{node}\" in_ccm=\"true\" crmd=\"online\" join=\"member\" expected=\"member\"><lrm id=\"{id}\"><lrm_resources>\
+             <lrm_resource id=\"mailstore\" class=\"ocf\" provider=\"bulwark\" type=\"drbd\">\
+             <lrm_rsc_op id=\"mailstore_last_0\" operation_key=\"mailstore_{op}_0\" operation=\"{op}\" crm-debug-origin=\"test\" crm_feature_set=\"3.16.2\" \
+             transition-key=\"{id}:1:0:6b2c1c46-8f5b-4b4a-a6a6-000000000001\" transition-magic=\"0:0;{id}:1:0:6b2c1c46-8f5b-4b4a-a6a6-000000000001\" \
+             exit-reason=\"\" call-id=\"{id}\" rc-code=\"0\" op-status=\"0\" interval=\"0\" last-rc-change=\"1700000000\" exec-time=\"1\" queue-time=\"0\" op-digest=\"x\" on_node=\"{node}\"/>\
+             </lrm_resource></lrm_resources></lrm></node_state>"
+        )
+    };
+    format!(
+        "<cib crm_feature_set=\"3.16.2\" validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\" have-quorum=\"1\" dc-uuid=\"1\">\
+         <configuration><crm_config><cluster_property_set id=\"o\"><nvpair id=\"o1\" name=\"stonith-enabled\" value=\"false\"/></cluster_property_set></crm_config>\
+         <nodes><node id=\"1\" uname=\"{me}\"/><node id=\"2\" uname=\"{peer}\"/></nodes>\
+         <resources><clone id=\"mailstore-clone\"><meta_attributes id=\"m\"><nvpair id=\"m1\" name=\"promotable\" value=\"true\"/><nvpair id=\"m2\" name=\"notify\" value=\"true\"/></meta_attributes>\
+         <primitive id=\"mailstore\" class=\"ocf\" provider=\"bulwark\" type=\"drbd\"/></clone></resources><constraints/></configuration>\
+         <status>{}{}</status></cib>",
+        op(me, 1, "start"),
+        op(peer, 2, peer_op)
+    )
 }
 
 /// A DRBD release with a state name we do not know: on a peer field it reads as unknown
