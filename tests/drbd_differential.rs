@@ -357,6 +357,19 @@ fn cases() -> Vec<Case> {
         }
     }
     let v = Version::V9;
+    let mut c = case(
+        v,
+        "Secondary UpToDate in a clone that is not promotable (no promoted-max passed)",
+        &[],
+        &[],
+    );
+    c.meta = vec![
+        ("promoted_max", ""),
+        ("master_max", ""),
+        ("promoted_node_max", ""),
+        ("master_node_max", ""),
+    ];
+    out.push(c);
     out.push(case(
         v,
         "Secondary UpToDate, no quorum",
@@ -514,6 +527,21 @@ static RULES: &[Rule] = &[
                 && l.code == Some(5)
                 && matches!(s.action, "monitor" | "demote" | "notify")
                 && matches!(s.ours.code, Some(0) | Some(8))
+            {
+                *l = s.ours.clone();
+                return true;
+            }
+            false
+        },
+    },
+    Rule {
+        id: "promotable-clone-required",
+        reason: "Pacemaker passes no promoted-max: the clone is not promotable, so nothing will ever be promoted. Ours refuses every action but stop with 6 (\"must run as a promotable clone\"), which names the mistake; drbd.ocf assumes promoted-max=1 and runs (a promote would even succeed if called by hand).",
+        explain: |s, l| {
+            if s.case.meta.iter().any(|(k, v)| *k == "promoted_max" && v.is_empty())
+                && s.ours.code == Some(6)
+                && s.ours.score.as_deref() == Some(SENTINEL)
+                && s.ours.role == initial_role(s.case)
             {
                 *l = s.ours.clone();
                 return true;
@@ -729,7 +757,12 @@ impl Bench {
             cmd.env(format!("OCF_RESKEY_{k}"), v);
         }
         for (k, v) in &c.meta {
-            cmd.env(format!("OCF_RESKEY_CRM_meta_{k}"), v);
+            // An empty value: Pacemaker does not pass it at all.
+            if v.is_empty() {
+                cmd.env_remove(format!("OCF_RESKEY_CRM_meta_{k}"));
+            } else {
+                cmd.env(format!("OCF_RESKEY_CRM_meta_{k}"), v);
+            }
         }
         let out = support::run_within(&mut cmd, Duration::from_secs(60));
         let code = match out.status.code() {
