@@ -61,7 +61,7 @@ static PARAMS: &[Param] = &[
         ),
     Param::boolean("stop_outdates_secondary").default("false").describe(
         "Outdate a Secondary that loses a Primary peer",
-        "When a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary (and that is not being stopped), mark the local data Outdated so it can never be promoted with stale data.",
+        "Mark the local data Outdated, so it can never be promoted with stale data, when a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary, and after this Secondary is stopped while Pacemaker reports another node Primary (in either case one not being stopped itself). As with drbd.ocf, this relies on Pacemaker's notify lists.",
     ),
     Param::boolean("ignore_missing_notifications")
         .default("false")
