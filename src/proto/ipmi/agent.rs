@@ -25,7 +25,7 @@ use super::{
     Negotiated, Privilege, Session,
 };
 use crate::deadline::Deadline;
-use crate::fence::spec::{ADDRESS, LOGIN};
+use crate::fence::spec::LOGIN;
 use crate::fence::{self, FenceAgent, FenceError, FenceSpec, PowerState, PowerSwitch, Request};
 use crate::params::Param;
 
@@ -73,6 +73,34 @@ pub fn parse_auth(v: &str) -> Result<Option<AuthType>, String> {
 fn auth_check(v: &str) -> Result<(), String> {
     parse_auth(v).map(|_| ())
 }
+
+/// Where the BMC is: `ip`, or with `port_as_ip=1` the plug value (fence_ipmilan's way of
+/// configuring one stonith device for several nodes). `ip` is therefore not required by the
+/// declaration; [`IpmiFence::check`] requires one of the two.
+pub static IPMI_ADDRESS: &[Param] = &[
+    Param::string("ip")
+        .aliases(&["ipaddr"])
+        .short('a')
+        .hint("ip")
+        .describe(
+            "IP address or hostname of fencing device",
+            "Address of the BMC. Required unless port_as_ip is set.",
+        ),
+    Param::string("plug")
+        .aliases(&["port"])
+        .short('n')
+        .hint("ip")
+        .describe(
+            "IP address or hostname of fencing device (together with --port-as-ip)",
+            "With port_as_ip=1, the BMC's address (Pacemaker passes the target node's name here, so a host map gives each node its BMC). Otherwise unused.",
+        ),
+    Param::boolean("port_as_ip")
+        .default("0")
+        .describe(
+            "Make \"port/plug\" to be an alias to IP address",
+            "1: the plug value replaces ip as the BMC's address, as in fence_ipmilan.",
+        ),
+];
 
 /// The IPMI-specific parameters, fence_ipmilan's names and short options.
 pub static IPMI: &[Param] = &[
@@ -132,7 +160,7 @@ pub static IPMI_SPEC: FenceSpec = FenceSpec {
         "fence_bulwark_idrac",
         "Fence agent for Dell iDRAC over IPMI (native RMCP+)",
     )],
-    groups: &[ADDRESS, LOGIN, IPMI],
+    groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
 };
 
@@ -142,7 +170,7 @@ pub static IDRAC_SPEC: FenceSpec = FenceSpec {
     longdesc: "fence_bulwark_idrac is fence_bulwark_ipmi under the name Dell iDRAC users look for: IPMI over LAN (enable 'IPMI over LAN' in the iDRAC settings), RMCP+ with cipher suite 17 or 3, one session per action, success for off only after the iDRAC has read back power off. The password comes from standard input, password_file or password_script.",
     vendor_url: "https://www.dell.com",
     symlinks: &[("fence_bulwark_ipmi", "Fence agent for IPMI over LAN (native RMCP+)")],
-    groups: &[ADDRESS, LOGIN, IPMI],
+    groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
 };
 
@@ -195,6 +223,21 @@ pub fn interface_of(req: &Request) -> Result<Interface, FenceError> {
     }
 }
 
+/// The BMC's address: the plug value with `port_as_ip=1` (then `ip` is not consulted), else `ip`.
+pub fn bmc_host(req: &Request) -> Result<&str, FenceError> {
+    let v = &req.values;
+    if v.flag("port_as_ip") {
+        v.non_empty("plug").ok_or_else(|| {
+            FenceError::new(
+                "parameter 'plug' is required with port_as_ip=1: it is the BMC's address",
+            )
+        })
+    } else {
+        v.non_empty("ip")
+            .ok_or_else(|| FenceError::new("parameter 'ip' is required"))
+    }
+}
+
 fn privilege_of(req: &Request) -> Result<Privilege, FenceError> {
     let name = req.values.get("privlvl").unwrap_or("administrator");
     Privilege::from_name(name).ok_or_else(|| {
@@ -222,6 +265,7 @@ impl FenceAgent for IpmiFence {
     /// `password_script` (validate-all should not need the secret store).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
         let v = &req.values;
+        bmc_host(req)?;
         if v.get("username").is_none() {
             return Err(FenceError::new("parameter 'username' is required"));
         }
@@ -244,7 +288,7 @@ impl FenceAgent for IpmiFence {
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
         let v = &req.values;
         let login = req.login_deadline();
-        let host = v.non_empty("ip").unwrap_or_default();
+        let host = bmc_host(req)?;
         let port = v
             .integer("ipport")
             .and_then(|p| u16::try_from(p).ok())
