@@ -98,9 +98,16 @@ fn ocf(agent: &str, env: &[(&str, &str)]) -> std::process::Output {
     support::run(&mut cmd)
 }
 
+/// An OCF agent, the parameters it needs to reach validation, and its seconds parameters.
+type OcfCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
 #[test]
 fn ocf_agents_refuse_bad_seconds_with_exit_6() {
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    let cases: &[OcfCase] = &[
         ("axigen", &[], &["probe_timeout", "stop_timeout"]),
         ("drbd", &[("drbd_resource", "r0")], &["wfc_timeout"]),
     ];
