@@ -314,10 +314,6 @@ fn bad_input_is_refused_with_one_line_naming_the_parameter() {
             "parameter 'ip' is required",
         ),
         (
-            format!("ip=127.0.0.1\npassword={password}\naction=status\n"),
-            "parameter 'username' is required",
-        ),
-        (
             "ip=127.0.0.1\nusername=admin\naction=off\n".to_string(),
             "parameter 'password' is required",
         ),
@@ -564,6 +560,75 @@ fn list_answers_without_contacting_the_bmc() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(2),
             "{action}"
+        );
+    }
+}
+
+/// IPMI v1.5 (`lanplus=0`) with each authentication type named, against ipmi_sim: status,
+/// off, on. Unnamed, the agent settles only on MD5 or MD2: a BMC offering only `none` and
+/// `password` (straight) is refused with one line, since with those anyone on the path could
+/// forge the OFF reading; naming `auth=password` accepts it.
+#[test]
+fn lan_v15_each_auth_type_and_never_an_unauthenticated_one_unless_named() {
+    let password = unique_secret("Pw");
+    let bmc = Bmc::start_with_password(&password);
+    let base = |auth: &str, action: &str| {
+        format!(
+            "action={action}\nip=127.0.0.1\nipport={}\nusername={}\npassword={password}\nlanplus=0\nauth={auth}\n",
+            bmc.port,
+            bmc::ADMIN
+        )
+    };
+    for auth in ["md5", "md2", "password", "none"] {
+        let r = run_agent(&agent(), &base(auth, "status"), &password);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (Some(0), "Status: ON\n"),
+            "{auth}: {r:?}"
+        );
+        let r = run_agent(&agent(), &base(auth, "off"), &password);
+        assert_eq!(r.code, Some(0), "{auth}: {r:?}");
+        assert_eq!(bmc.power_on(), Some(false), "{auth}");
+        let r = run_agent(&agent(), &base(auth, "on"), &password);
+        assert_eq!(r.code, Some(0), "{auth}: {r:?}");
+        assert_eq!(bmc.power_on(), Some(true), "{auth}");
+        assert!(r.argv_hits.is_empty());
+    }
+
+    let weak = Bmc::start_auths(&password, "none straight");
+    let stdin = |auth: &str| {
+        format!(
+            "action=off\nip=127.0.0.1\nipport={}\nusername={}\npassword={password}\nlanplus=0\n{auth}",
+            weak.port,
+            bmc::ADMIN
+        )
+    };
+    let r = run_agent(&agent(), &stdin(""), &password);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("auth=password"), "{r:?}");
+    assert_eq!(weak.power_on(), Some(true), "nothing switched");
+    let r = run_agent(&agent(), &stdin("auth=password\n"), &password);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(weak.power_on(), Some(false));
+}
+
+/// `username` may be absent: the null user (ipmi_sim's user 1, user level), as the metadata
+/// says and fence_ipmilan allows.
+#[test]
+fn username_is_optional_null_user_reads_status() {
+    let password = unique_secret("Pw");
+    let bmc = Bmc::start_with_password(&password);
+    for lanplus in ["lanplus=1\ncipher=3\n", "lanplus=0\n"] {
+        let stdin = format!(
+            "action=status\nip=127.0.0.1\nipport={}\npassword={password}\nprivlvl=user\n{lanplus}",
+            bmc.port
+        );
+        let r = run_agent(&agent(), &stdin, &password);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (Some(0), "Status: ON\n"),
+            "{lanplus}: {r:?}"
         );
     }
 }

@@ -9,6 +9,8 @@
 //! privilege raise, chassis commands, Close Session, and a BMC that drops every authenticated
 //! packet after the handshake.
 
+#[path = "support/bmc.rs"]
+mod bmc;
 #[path = "support/fake_bmc.rs"]
 mod fake_bmc;
 mod support;
@@ -402,4 +404,117 @@ fn suite17_no_authenticated_reply_after_the_handshake_is_named() {
             bmc.port
         )
     );
+}
+
+/// `fence_bulwark_ipmi` as pacemaker-fenced runs it against the double: cipher 17, 3 and
+/// automatic, privlvl operator and administrator, with and without Kg. Argv-watched.
+#[test]
+fn agent_every_cipher_privilege_and_kg_combination() {
+    double_is_trusted();
+    let password = unique_secret("Pw");
+    let kg: &[u8] =
+        b"\x0b\x1c\x2d\x3e\x4f\x50\x61\x72\x83\x94\xa5\xb6\xc7\xd8\xe9\xfa\x01\x02\x03\x04";
+    let kg_hex: String = kg.iter().map(|b| format!("{b:02x}")).collect();
+    let agent = support::workspace_bin("fence_bulwark_ipmi");
+    for with_kg in [false, true] {
+        let bmc = start(&password, with_kg.then_some(kg), On17::Accept);
+        for cipher in ["", "17", "3"] {
+            for privlvl in ["operator", "administrator"] {
+                let what = format!("cipher='{cipher}' privlvl={privlvl} kg={with_kg}");
+                let stdin = |action: &str| {
+                    format!(
+                        "action={action}\nip=127.0.0.1\nipport={}\nusername=admin\npassword={password}\ncipher={cipher}\nprivlvl={privlvl}\n{}",
+                        bmc.port,
+                        if with_kg { format!("hexadecimal_kg={kg_hex}\n") } else { String::new() }
+                    )
+                };
+                bmc.set_power(true);
+                let r = bmc::run_agent(&agent, &stdin("off"), &password);
+                assert!(r.argv_hits.is_empty() && r.scans > 0, "{what}: {r:?}");
+                assert_eq!(
+                    (r.code, r.stdout.as_str()),
+                    (Some(0), "Success: Powered OFF\n"),
+                    "{what}: {r:?}"
+                );
+                assert!(!bmc.power_on(), "{what}");
+                let r = bmc::run_agent(&agent, &stdin("reboot"), &password);
+                assert_eq!(
+                    (r.code, r.stdout.as_str()),
+                    (Some(0), "Success: Rebooted\n"),
+                    "{what}: {r:?}"
+                );
+                assert!(bmc.power_on(), "{what}");
+            }
+        }
+        // Both privilege levels were asked for; with Kg the double refuses any session
+        // keyed without it, so success above proves Kg was used.
+        let log = bmc.log();
+        for want in ["cmd 06/3b [04]", "cmd 06/3b [03]"] {
+            assert!(log.iter().any(|l| l == want), "{want}: {log:?}");
+        }
+    }
+}
+
+/// An all-zero `hexadecimal_kg` means no Kg, as in ipmitool: the session works with a BMC that
+/// has none. A non-zero wrong Kg is refused as such.
+#[test]
+fn agent_all_zero_kg_means_no_kg() {
+    double_is_trusted();
+    let password = unique_secret("Pw");
+    let bmc = start(&password, None, On17::Accept);
+    let agent = support::workspace_bin("fence_bulwark_ipmi");
+    for (kg, code, want) in [
+        (
+            "0000000000000000000000000000000000000000",
+            Some(0),
+            "Status: ON\n",
+        ),
+        ("0x00000000", Some(0), "Status: ON\n"),
+        ("0102030405", Some(1), ""),
+    ] {
+        let stdin = format!(
+            "action=status\nip=127.0.0.1\nipport={}\nusername=admin\npassword={password}\nhexadecimal_kg={kg}\n",
+            bmc.port
+        );
+        let r = bmc::run_agent(&agent, &stdin, &password);
+        assert_eq!((r.code, r.stdout.as_str()), (code, want), "{kg}: {r:?}");
+        if code == Some(1) {
+            assert!(r.stderr.contains("Kg"), "{r:?}");
+        }
+    }
+}
+
+/// After a confirmed OFF the BMC refuses power-up with 0xD5 three times (as many do right
+/// after a power-down): the agent retries with backoff within the deadline, so the reboot
+/// leaves the node on, reported as a plain "Rebooted".
+#[test]
+fn agent_reboot_retries_power_on_refused_right_after_power_down() {
+    double_is_trusted();
+    let password = unique_secret("Pw");
+    let bmc = start(&password, None, On17::Accept);
+    bmc.state.lock().unwrap().refuse_on = 3;
+    let stdin = format!(
+        "action=reboot\nip=127.0.0.1\nipport={}\nusername=admin\npassword={password}\n",
+        bmc.port
+    );
+    let r = bmc::run_agent(
+        &support::workspace_bin("fence_bulwark_ipmi"),
+        &stdin,
+        &password,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "Success: Rebooted\n"),
+        "{r:?}"
+    );
+    assert!(bmc.power_on());
+    let log = bmc.log();
+    assert_eq!(
+        log.iter().filter(|l| *l == "refused power up").count(),
+        3,
+        "{log:?}"
+    );
+    let off = log.iter().position(|l| l == "cmd 00/02 [00]");
+    let on = log.iter().position(|l| l == "cmd 00/02 [01]");
+    assert!(matches!((off, on), (Some(a), Some(b)) if a < b), "{log:?}");
 }

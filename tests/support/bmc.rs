@@ -23,6 +23,9 @@ pub use crate::support::argv::{ArgvWatch, Watched};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Every IPMI v1.5 authentication type ipmi_sim knows.
+const ALL_AUTHS: &str = "none md2 md5 straight";
+
 /// Users configured in every simulator: user 2 is the administrator, user 3 an operator and
 /// user 4 a user-level account, so privilege handling can be tested.
 pub const ADMIN: &str = "admin";
@@ -104,9 +107,14 @@ impl Bmc {
     pub fn start_pair(password: &str) -> (Bmc, Bmc) {
         for _ in 0..5 {
             let first = Bmc::start_full(None, password, "admin");
-            if let Some(second) =
-                Bmc::start_at(None, password, "admin", "127.0.0.2", Some(first.port))
-            {
+            if let Some(second) = Bmc::start_at(
+                None,
+                password,
+                "admin",
+                "127.0.0.2",
+                Some(first.port),
+                ALL_AUTHS,
+            ) {
                 return (first, second);
             }
         }
@@ -114,7 +122,14 @@ impl Bmc {
     }
 
     fn start_full(netns: Option<&str>, password: &str, priv_limit: &str) -> Bmc {
-        Bmc::start_at(netns, password, priv_limit, "127.0.0.1", None)
+        Bmc::start_at(netns, password, priv_limit, "127.0.0.1", None, ALL_AUTHS)
+            .expect("ipmi_sim on 127.0.0.1")
+    }
+
+    /// A simulator whose IPMI v1.5 channel and users allow only `auths` (ipmi_sim's words:
+    /// none, md2, md5, straight).
+    pub fn start_auths(password: &str, auths: &str) -> Bmc {
+        Bmc::start_at(None, password, "admin", "127.0.0.1", None, auths)
             .expect("ipmi_sim on 127.0.0.1")
     }
 
@@ -126,6 +141,7 @@ impl Bmc {
         priv_limit: &str,
         addr: &str,
         fixed_port: Option<u16>,
+        auths: &str,
     ) -> Option<Bmc> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("bulwark-bmc-{}-{}", std::process::id(), n));
@@ -143,7 +159,6 @@ impl Bmc {
         // A port can be taken between probing and ipmi_sim's bind: retry with another one.
         for _ in 0..(if fixed_port.is_some() { 1 } else { 5 }) {
             let port = fixed_port.unwrap_or_else(|| free_udp_port(netns));
-            let auths = "none md2 md5 straight";
             let conf = format!(
                 "name \"bulwark-test\"\n\
                  set_working_mc 0x20\n\
@@ -157,7 +172,7 @@ impl Bmc {
                  \x20   guid a123456789abcdefa123456789abcdef\n\
                  \x20 endlan\n\
                  \x20 chassis_control \"{hook} {dir} 0x20\"\n\
-                 \x20 user 1 true \"\" \"test\" user 10 {auths}\n\
+                 \x20 user 1 true \"\" \"{password}\" user 10 {auths}\n\
                  \x20 user 2 true \"{ADMIN}\" \"{password}\" admin 10 {auths}\n\
                  \x20 user 3 true \"{OPERATOR}\" \"{password}\" operator 10 {auths}\n\
                  \x20 user 4 true \"{PLAIN_USER}\" \"{password}\" user 10 {auths}\n",

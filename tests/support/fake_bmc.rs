@@ -38,6 +38,9 @@ pub enum On17 {
 pub struct BmcState {
     pub power_on: bool,
     pub log: Vec<String>,
+    /// Power-up requests still to refuse with 0xD5 (not in the present state), as many BMCs
+    /// do for a few seconds after a power-down.
+    pub refuse_on: u32,
 }
 
 pub struct FakeBmc {
@@ -121,7 +124,7 @@ pub fn start(user: Option<&'static str>, password: &str, kg: Option<&[u8]>, on17
     let port = sock.local_addr().unwrap().port();
     let state = Arc::new(Mutex::new(BmcState {
         power_on: true,
-        log: Vec::new(),
+        ..BmcState::default()
     }));
     let stop = Arc::new(AtomicBool::new(false));
     let (st, sp) = (state.clone(), stop.clone());
@@ -290,6 +293,11 @@ pub fn start(user: Option<&'static str>, password: &str, kg: Option<&[u8]>, on17
                             0 => {
                                 state.power_on = false;
                                 (0, vec![])
+                            }
+                            1 if state.refuse_on > 0 => {
+                                state.refuse_on -= 1;
+                                state.log.push("refused power up".into());
+                                (0xD5, vec![])
                             }
                             1 => {
                                 state.power_on = true;

@@ -249,8 +249,18 @@ fn privilege_of(req: &Request) -> Result<Privilege, FenceError> {
 
 /// One line for the operator. Authentication failures and silence are worded by
 /// [`IpmiError`] itself ("authentication failed at …", "no answer from IP:PORT within N s").
+/// Answers that mean "not now" are marked transient: node busy (0xC0), timeout (0xC3),
+/// cannot respond (0xCE), BMC initialising (0xD2), not in the present state (0xD5).
 fn failure(e: IpmiError) -> FenceError {
-    FenceError::new(e.to_string())
+    let transient = matches!(
+        &e,
+        IpmiError::Completion { code, .. } if matches!(code.0, 0xC0 | 0xC3 | 0xCE | 0xD2 | 0xD5)
+    );
+    if transient {
+        FenceError::transient(e.to_string())
+    } else {
+        FenceError::new(e.to_string())
+    }
 }
 
 impl FenceAgent for IpmiFence {
@@ -261,14 +271,12 @@ impl FenceAgent for IpmiFence {
         }
     }
 
-    /// Credentials must be configured; the password's presence is checked without running
+    /// A password must be configured (the user name may be absent: the null user, as the
+    /// metadata and fence_ipmilan allow); its presence is checked without running
     /// `password_script` (validate-all should not need the secret store).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
         let v = &req.values;
         bmc_host(req)?;
-        if v.get("username").is_none() {
-            return Err(FenceError::new("parameter 'username' is required"));
-        }
         let have_password = v.get("password").is_some()
             || v.non_empty("password_file").is_some()
             || v.non_empty("password_script").is_some();
@@ -302,7 +310,12 @@ impl FenceAgent for IpmiFence {
         target.interface = interface_of(req)?;
         target.privilege = privilege_of(req)?;
         if let Some(kg) = v.get("hexadecimal_kg").filter(|k| !k.trim().is_empty()) {
-            target.kg = Some(IpmiTarget::kg_from_hex(kg).map_err(failure)?);
+            // All zeros means "no Kg", as in ipmitool (a zero key is how BMCs and ipmitool
+            // spell "unset"); the session then keys SIK with the password.
+            let kg = IpmiTarget::kg_from_hex(kg).map_err(failure)?;
+            if kg.expose().iter().any(|b| *b != 0) {
+                target.kg = Some(kg);
+            }
         }
         let session = Session::open(&target, login).map_err(failure)?;
         req.log.debug(&format!(
@@ -408,10 +421,6 @@ mod tests {
             (
                 "username=admin\npassword=pw\naction=status\n",
                 "parameter 'ip'",
-            ),
-            (
-                "ip=127.0.0.1\npassword=pw\naction=status\n",
-                "parameter 'username'",
             ),
             (
                 "ip=127.0.0.1\nusername=admin\naction=status\n",

@@ -924,14 +924,11 @@ fn rakp(
     })
 }
 
-/// The strongest v1.5 authentication type both sides accept.
+/// The strongest v1.5 authentication type both sides accept. Automatic choice stops at MD2:
+/// with `none` or `password` any host on the path can forge the "power is off" reply, so
+/// those are used only when `auth=` names them.
 fn choose_auth(wanted: Option<AuthType>, offered: u8) -> Option<AuthType> {
-    let order = [
-        AuthType::Md5,
-        AuthType::Md2,
-        AuthType::Password,
-        AuthType::None,
-    ];
+    let order = [AuthType::Md5, AuthType::Md2];
     match wanted {
         Some(a) => Some(a).filter(|a| offered & a.capability_bit() != 0),
         None => order
@@ -955,7 +952,7 @@ fn open_v15(
                 "the BMC does not offer IPMI v1.5 authentication type {}",
                 a.name()
             ),
-            None => "the BMC offers no IPMI v1.5 authentication type we accept".into(),
+            None => "the BMC offers no IPMI v1.5 authentication type that authenticates its replies (md5, md2); set auth=password or auth=none to accept one that does not".into(),
         },
     })?;
     let mut password16 = Zeroizing::new([0u8; 16]);
@@ -1121,7 +1118,14 @@ mod tests {
     fn auth_choice() {
         let all = 0x17;
         assert_eq!(choose_auth(None, all), Some(AuthType::Md5));
-        assert_eq!(choose_auth(None, 0x01), Some(AuthType::None));
+        // Never settles on none or password unless asked: a forged reply would pass.
+        assert_eq!(choose_auth(None, 0x01), None);
+        assert_eq!(choose_auth(None, 0x01 | 0x10), None);
+        assert_eq!(choose_auth(None, 0x02 | 0x10), Some(AuthType::Md2));
+        assert_eq!(
+            choose_auth(Some(AuthType::None), 0x01),
+            Some(AuthType::None)
+        );
         assert_eq!(
             choose_auth(Some(AuthType::Password), all),
             Some(AuthType::Password)
