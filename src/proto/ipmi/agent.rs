@@ -17,6 +17,15 @@
 //! - `privlvl` defaults to administrator, as in fence_ipmilan; operator suffices for chassis
 //!   control and is the least privilege a dedicated fencing account needs.
 //! - `power_wait` stays 0 (the runtime polls status instead of sleeping 2 s twice).
+//! - `port_as_ip=1` makes the plug value the BMC's address, as in fence_ipmilan (`ip` is then
+//!   not needed). `target` (IPMI bridging, ipmitool `-t`) is refused by the fence runtime with
+//!   exit 1: ipmi_sim has no satellite controller to prove Send Message against, and ignoring
+//!   it would switch the addressed BMC's own chassis.
+//! - Same as fence_ipmilan: an all-zero `hexadecimal_kg` is no Kg; `username` may be absent
+//!   (null user). Stricter: with `lanplus=0` and no `auth`, only MD5 or MD2 is chosen, never
+//!   `none`/`password` (a forged OFF reply would be believed).
+//! - Power-on after a confirmed off is resent with backoff while the BMC answers "not now"
+//!   (0xC0, 0xD5 ...), within the deadline, instead of one fixed `power_wait` sleep.
 //! - The iDRAC flavour has the same defaults (iDRAC wants lanplus and accepts administrator);
 //!   it differs in name and description only, so both metadata documents agree.
 
