@@ -105,10 +105,15 @@ impl Bmc {
     /// Two simulators on the same port, at 127.0.0.1 and 127.0.0.2 (two nodes' BMCs, told apart
     /// by address only, as `port_as_ip` configurations are), both powered on.
     pub fn start_pair(password: &str) -> (Bmc, Bmc) {
+        Bmc::start_pair_in(None, password)
+    }
+
+    /// [`Bmc::start_pair`] inside network namespace `netns` (None: ours).
+    pub fn start_pair_in(netns: Option<&str>, password: &str) -> (Bmc, Bmc) {
         for _ in 0..5 {
-            let first = Bmc::start_full(None, password, "admin");
+            let first = Bmc::start_full(netns, password, "admin");
             if let Some(second) = Bmc::start_at(
-                None,
+                netns,
                 password,
                 "admin",
                 "127.0.0.2",
