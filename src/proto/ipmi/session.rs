@@ -871,7 +871,23 @@ fn rakp(
         (tag, console_sid),
         target.privilege,
         deadline,
-    )?;
+    )
+    .map_err(|e| match e {
+        // The BMC answered Open Session, so it is there: silence now is how some BMCs
+        // (pyghmi's, some vendors') answer a user name they do not know, instead of 0x0D.
+        IpmiError::NoAnswer {
+            peer,
+            waited,
+            refused,
+            ..
+        } => IpmiError::NoAnswer {
+            peer,
+            waited,
+            refused,
+            step: "RAKP 2; some BMCs stay silent here for an unknown user name",
+        },
+        other => other,
+    })?;
     let transcript = RakpTranscript {
         console_sid,
         bmc_sid,
