@@ -21,9 +21,15 @@ STATE=$(mktemp -d /tmp/bwbench-ipmi.XXXXXX)
 SIM_PID=
 PYGHMI_PID=
 cleanup() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2> /dev/null && wait "$SIM_PID" 2> /dev/null
-    [ -n "$PYGHMI_PID" ] && kill "$PYGHMI_PID" 2> /dev/null && wait "$PYGHMI_PID" 2> /dev/null
+    local rc=$?
+    # wait returns the killed simulator's 143; that must not become the script's status.
+    local pid
+    for pid in $SIM_PID $PYGHMI_PID; do
+        kill "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true
+    done
     rm -rf "$STATE"
+    exit "$rc"
 }
 trap cleanup EXIT
 PORT=$((20000 + $$ % 20000))
