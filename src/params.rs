@@ -136,7 +136,9 @@ impl Param {
                     .map_err(|_| format!("'{raw}' is not an integer"))?;
             }
             Kind::Second => {
-                parse_seconds(raw).ok_or_else(|| format!("'{raw}' is not a number of seconds"))?;
+                parse_seconds(raw).ok_or_else(|| {
+                    format!("'{raw}' is not a number of seconds from 0 to {MAX_SECONDS:.0}")
+                })?;
             }
             Kind::Boolean => {
                 parse_bool(raw).ok_or_else(|| {
@@ -199,10 +201,16 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
     }
 }
 
-/// Seconds, possibly fractional ("2", "0.5"), never negative.
+/// The largest number of seconds accepted anywhere (about 31 years). Beyond it a value is a
+/// typo or an attack: `Duration::from_secs_f64` panics above 2^64 s, and a deadline that far
+/// away overflows `Instant`.
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// Seconds, possibly fractional ("2", "0.5"), from 0 to [`MAX_SECONDS`]; NaN, infinities,
+/// negative and larger values are refused.
 pub fn parse_seconds(raw: &str) -> Option<f64> {
     let v: f64 = raw.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v)
+    (v.is_finite() && (0.0..=MAX_SECONDS).contains(&v)).then_some(v)
 }
 
 /// Why a set of values was refused.

@@ -236,7 +236,7 @@ pub fn power_on(
         let mut sent = Ok(());
         for p in plugs {
             // A plug that is already on just gets a harmless repeat of the command.
-            if let Err(e) = sw.set_power(p, PowerState::On, deadline) {
+            if let Err(e) = set_power_on_patiently(sw, p, deadline) {
                 sent = Err(e);
                 break;
             }
@@ -259,6 +259,32 @@ pub fn power_on(
 /// ends a margin before `agent_timeout`): an SNMP or IPMI request in flight when the on phase
 /// ends is cut off by then, and the success line still goes out before Pacemaker's timer.
 pub const ON_PHASE_RESERVE: Duration = Duration::from_millis(500);
+
+/// First pause before resending a power-on the device answered "not now".
+const ON_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest pause between power-on attempts.
+const ON_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Power-on of one plug, resent with backoff while the device answers with a transient error
+/// (many BMCs refuse power-up with 0xD5 or 0xC0 for a few seconds after a power-down) and the
+/// deadline leaves room; fencing.py sleeps `power_wait` once instead, and a reboot then leaves
+/// the node off.
+fn set_power_on_patiently(
+    sw: &mut dyn PowerSwitch,
+    plug: &str,
+    deadline: Deadline,
+) -> Result<(), FenceError> {
+    let mut pause = ON_RETRY_FIRST;
+    loop {
+        match sw.set_power(plug, PowerState::On, deadline) {
+            Err(e) if e.transient && deadline.remaining() > pause => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(ON_RETRY_MAX);
+            }
+            other => return other,
+        }
+    }
+}
 
 /// `reboot` with `method=onoff`: off and confirm for all plugs, then on. Success depends on
 /// the off half only, as the fence API defines it.
@@ -337,6 +363,10 @@ mod tests {
         always_fail_reads: bool,
         cycle_off_reads: u32,
         resends: bool,
+        /// Power-on commands refused as "not now" before one is accepted; `busy_hard` makes
+        /// the refusal permanent (not transient).
+        busy_on: u32,
+        busy_hard: bool,
         events: Vec<String>,
     }
 
@@ -373,6 +403,14 @@ mod tests {
         }
         fn set_power(&mut self, plug: &str, s: PowerState, _: Deadline) -> Result<(), FenceError> {
             self.events.push(format!("set {plug} {s}"));
+            if s == PowerState::On && self.busy_on > 0 {
+                self.busy_on -= 1;
+                return Err(if self.busy_hard {
+                    FenceError::new("refused")
+                } else {
+                    FenceError::transient("completion code 0xD5")
+                });
+            }
             let ignored = match s {
                 PowerState::Off => self.ignore_off,
                 PowerState::On => self.ignore_on,
@@ -391,6 +429,43 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    #[test]
+    fn power_on_after_off_is_retried_while_the_device_says_not_now() {
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 3;
+        let d = Deadline::after(Duration::from_secs(5));
+        let started = std::time::Instant::now();
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &timing(), d).unwrap();
+        assert_eq!(r, Outcome::Rebooted);
+        assert_eq!(sw.state[""], PowerState::On);
+        let ons = sw.events.iter().filter(|e| *e == "set  ON").count();
+        assert_eq!(ons, 4, "{:?}", sw.events);
+        // Backoff 100 + 200 + 400 ms between the four attempts.
+        assert!(started.elapsed() >= Duration::from_millis(700));
+
+        // A permanent refusal is not retried; the reboot is still a fence.
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 3;
+        sw.busy_hard = true;
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &timing(), d).unwrap();
+        assert!(matches!(r, Outcome::RebootedOnFailed(_)), "{r:?}");
+        assert_eq!(sw.events.iter().filter(|e| *e == "set  ON").count(), 1);
+
+        // Retries stop at the deadline.
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 1000;
+        let started = std::time::Instant::now();
+        let r = reboot_onoff(
+            &mut sw,
+            &plugs(&[""]),
+            &timing(),
+            Deadline::after(Duration::from_millis(600)),
+        )
+        .unwrap();
+        assert!(matches!(r, Outcome::RebootedOnFailed(_)), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     fn timing() -> Timing {

@@ -15,6 +15,9 @@ pub struct RawRequest {
     pub bad_booleans: Vec<String>,
     /// `-h`/`--help` or `-V`/`--version` on the command line: answered without a device.
     pub info: Option<Info>,
+    /// Undeclared stdin names that, in fence-agents, choose which device or outlet is switched
+    /// (see [`DEVICE_SELECTORS`]), with a value that enables them: the runtime refuses these.
+    pub refused: Vec<&'static str>,
 }
 
 /// The command-line requests fencing.py answers before anything else.
@@ -23,6 +26,21 @@ pub enum Info {
     Help,
     Version,
 }
+
+/// fence-agents options that change *which* machine or outlet is switched, with what they do
+/// there. Ignoring one would switch a different machine than asked (`port_as_ip=1` ignored
+/// fences the BMC in `ip`; `target=0x82` ignored switches the addressed BMC's own chassis), so
+/// an agent that does not declare one refuses the request instead of warning.
+pub const DEVICE_SELECTORS: &[(&str, &str)] = &[
+    ("port_as_ip", "the plug value is the device address"),
+    ("target", "IPMI bridging to another controller"),
+    ("switch", "physical switch number"),
+    ("uuid", "virtual machine UUID"),
+    ("vmware_datacenter", "VMware datacenter"),
+    ("systems_uri", "Redfish system"),
+    ("ipport", "device port"),
+    ("ipaddr", "device address"),
+];
 
 /// Names Pacemaker may send that an agent need not declare, silently accepted: the target's
 /// name, and the host argument (`port`/`plug`) that pacemaker-fenced passes even to agents
@@ -51,7 +69,13 @@ pub fn parse_stdin(decl: &'static [Param], text: &str) -> RawRequest {
             }
             Some(p) => req.pairs.push((p.name.to_string(), value.to_string())),
             None if SILENT.contains(&name.as_str()) => {}
-            None => req.ignored.push(name),
+            None => match DEVICE_SELECTORS.iter().find(|(n, _)| *n == name) {
+                // Empty or false-y values leave the choice of device as it is.
+                Some((n, _)) if crate::params::parse_bool(value) != Some(false) => {
+                    req.refused.push(n)
+                }
+                _ => req.ignored.push(name),
+            },
         }
     }
     req
@@ -181,6 +205,17 @@ mod tests {
             ]
         );
         assert_eq!(r.ignored, vec!["bogus".to_string()]);
+        assert!(r.refused.is_empty());
+    }
+
+    #[test]
+    fn undeclared_device_selectors_are_refused_not_ignored() {
+        let r = parse_stdin(
+            DECL,
+            "ip=1.2.3.4\nport_as_ip=1\ntarget=0x82\nswitch=\nuuid=0\nport=node2\n",
+        );
+        assert_eq!(r.refused, vec!["port_as_ip", "target"]);
+        assert_eq!(r.ignored, vec!["switch".to_string(), "uuid".to_string()]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running one fence action: stdin or argv in, one result line and an exit code out.
 
 use super::engine::{self, Outcome, PowerState, PowerSwitch, Timing};
-use super::input::{parse_args, parse_stdin, Info, RawRequest};
+use super::input::{parse_args, parse_stdin, Info, RawRequest, DEVICE_SELECTORS};
 use super::metadata;
 use super::spec::{FenceSpec, ACTION, COMMON, PLUG};
 use super::FenceError;
@@ -58,6 +58,8 @@ pub struct Request {
     pub values: Values,
     /// Outlets to act on; one empty string for single-outlet devices.
     pub plugs: Vec<String>,
+    /// The agent switches outlets of one device (PDU), not one machine through its own BMC.
+    pub multi_outlet: bool,
     pub method: Method,
     pub timing: Timing,
     pub delay: Duration,
@@ -175,6 +177,7 @@ pub fn execute<A: FenceAgent>(
         ignored,
         bad_booleans,
         info,
+        refused,
     } = match raw {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +198,20 @@ pub fn execute<A: FenceAgent>(
             return 0;
         }
         None => {}
+    }
+    if let Some(name) = refused.first() {
+        let meaning = DEVICE_SELECTORS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, m)| m);
+        return fail(
+            err,
+            None,
+            &FenceError::new(format!(
+                "parameter '{name}' ({meaning}) is not supported by {}: refusing rather than switching a different machine",
+                spec.name
+            )),
+        );
     }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let log = Logger::from_env(spec.name, None).configure(
@@ -302,6 +319,7 @@ fn build_request(
     Ok(Request {
         action,
         plugs,
+        multi_outlet: spec.multi_outlet,
         method,
         timing,
         delay: seconds(&values, "delay"),
@@ -326,6 +344,12 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             .debug(&format!("delay {:.1} s", req.delay.as_secs_f64()));
         std::thread::sleep(req.deadline.cap(req.delay));
     }
+    // A BMC has no outlets to list. As fencing.py, answer without contacting the device
+    // (exit 0), but print nothing: a "NOTICE" line on stdout would read as host names to a
+    // caller that parses the list.
+    if !req.multi_outlet && matches!(req.action, FenceAction::List | FenceAction::ListStatus) {
+        return Ok(0);
+    }
     let mut sw = agent.connect(req)?;
     let sw: &mut dyn PowerSwitch = sw.as_mut();
     let plugs = &req.plugs;
@@ -337,7 +361,7 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(if off { 2 } else { 0 });
         }
         FenceAction::Monitor => {
-            if req.values.declaration().iter().any(|p| p.name == "plug") {
+            if req.multi_outlet {
                 sw.list(req.deadline)?;
             } else {
                 sw.power_state("", req.deadline)?;
