@@ -1002,6 +1002,7 @@ const DELIBERATE: &[(&str, &str)] = &[
     ("rpdu2.on-v2c", RPDU2),
     ("rpdu2.off-unit-2", "Linked rPDU2 units: Bulwark resolves unit 2's outlet 5 through the Module and Number columns (table row 13) and switches exactly it; the stock agent, guessing MasterSwitch OIDs, reports success and switches nothing."),
     ("rpdu2.list", "The stock agent lists the error text of the MasterSwitch OID it guessed; Bulwark lists the rPDU2's outlets with their names."),
+    ("ipmi.missing-username", NULL_USER),
     ("ipmi.list", LIST_SINGLE),
     ("ipmi.list.argv", LIST_SINGLE),
     ("ipmi.list-status", LIST_SINGLE),
@@ -1021,7 +1022,8 @@ const LIST_STATUS_MSP: &str = "As for list: outlet ids without the `switch:` pre
 const LIST_MSP: &str = "Outlet ids are the outlet number on the unit in use (`switch`, default 1), as `plug` takes them; the stock agent prints `switch:outlet`. Bulwark accepts both forms as `plug`.";
 const LIST_EATON: &str = "The stock agent lists the 0-based table's cells as outlet names (outlet 1 named \"2\") and no states; Bulwark lists outlet numbers (this ePDU has no name column) and reads ON/OFF.";
 const RPDU2: &str = "The stock agent does not know the rPDU2 (sysObjectID .318.1.3.4.6) and guesses MasterSwitch v6 OIDs the PDU does not have: it fails, or with v2c reads the missing object as \"off\". Bulwark recognises the model (an unknown sysObjectID is refused, never guessed) and reads and switches the outlet.";
-const LIST_SINGLE: &str = "A BMC has no outlets to list: Bulwark's metadata does not offer list for it, and asked anyway it fails with that reason. fence_ipmilan prints a notice and exits 0, which would pass for an empty list.";
+const LIST_SINGLE: &str = "A BMC has no outlets: both agents answer list and list-status with exit 0 without contacting it, but fence_ipmilan prints a NOTICE line, which anything that reads the output as a list of plugs (pacemaker-fenced's dynamic list, scripts) takes for a host name; Bulwark prints no line.";
+const NULL_USER: &str = "Both agents' metadata make the username optional (IPMI's null user, user 1), and this ipmi_sim has the null user enabled with the password given: Bulwark logs in as it and switches. fence_ipmilan exits 1 against the same BMC without switching.";
 const VALIDATE: &str = "validate-all checks the device configuration, which needs no target: Pacemaker validates a fencing device without a plug. The stock agent insists on a plug and fails.";
 const METHOD: &str = "fence_apc_snmp has no `method` option and refuses it on the command line; Bulwark offers method=onoff (default) and method=cycle, case-insensitively.";
 const COMMUNITY: &str = "No default community: the stock default \"private\" is a published secret, and a forgotten community should fail at once, not switch with a guessed credential. Give it on stdin, in password_file or through password_script.";
