@@ -201,7 +201,10 @@ fn lab_up_every_failover_scenario_and_down() {
 fn lab_on_the_installed_package_fails_over_a_power_loss() {
     let lab = Lab::new("package");
     let up = lab.run_ok(&["up"]);
-    assert!(up.contains("ESMTP Axigen"), "no SMTP banner on the VIP:\n{up}");
+    assert!(
+        up.contains("ESMTP Axigen"),
+        "no SMTP banner on the VIP:\n{up}"
+    );
     for n in ["node1", "node2"] {
         let log = lab.dir.path().join(n).join("dpkg.out");
         let text = std::fs::read_to_string(&log)
@@ -213,13 +216,25 @@ fn lab_on_the_installed_package_fails_over_a_power_loss() {
     }
     // nothing of ours was copied in from the build: the agents can only be the package's
     let staged = lab.dir.path().join("stage/resource.d/bulwark/vip");
-    assert!(!staged.exists(), "{} staged beside the package", staged.display());
+    assert!(
+        !staged.exists(),
+        "{} staged beside the package",
+        staged.display()
+    );
 
     let out = lab.run_ok(&["failover", "power"]);
     let r = result_of(&out);
     assert_eq!(r["agents"], "package", "{out}");
-    assert_eq!(r["to"], other(&r["from"]), "served by the wrong node\n{out}");
-    assert_eq!(r["fenced_by"], format!("fence-{}-idrac", r["from"]), "{out}");
+    assert_eq!(
+        r["to"],
+        other(&r["from"]),
+        "served by the wrong node\n{out}"
+    );
+    assert_eq!(
+        r["fenced_by"],
+        format!("fence-{}-idrac", r["from"]),
+        "{out}"
+    );
     assert_eq!(r["missing"], "0", "acknowledged mail lost\n{out}");
     assert_eq!(r["settled"], "yes", "the lab did not recover\n{out}");
     eprintln!(

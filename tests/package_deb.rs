@@ -21,7 +21,11 @@ use support::{built_package, expect_success, output_text, run, workspace_dir, Pa
 
 /// The OCF agents and fence agents the package ships.
 const OCF_AGENTS: &[&str] = &["vip", "drbd", "axigen"];
-const FENCE_AGENTS: &[&str] = &["fence_bulwark_ipmi", "fence_bulwark_idrac", "fence_bulwark_pdu"];
+const FENCE_AGENTS: &[&str] = &[
+    "fence_bulwark_ipmi",
+    "fence_bulwark_idrac",
+    "fence_bulwark_pdu",
+];
 
 fn command_ok(what: &str, cmd: &mut Command) -> String {
     expect_success(what, &run(cmd))
@@ -29,10 +33,7 @@ fn command_ok(what: &str, cmd: &mut Command) -> String {
 
 /// Regular files (and symlinks) of the .deb, as absolute paths.
 fn deb_files(deb: &Path) -> BTreeSet<String> {
-    let listing = command_ok(
-        "dpkg-deb -c",
-        Command::new("dpkg-deb").arg("-c").arg(deb),
-    );
+    let listing = command_ok("dpkg-deb -c", Command::new("dpkg-deb").arg("-c").arg(deb));
     listing
         .lines()
         .filter(|l| !l.starts_with('d'))
@@ -85,16 +86,16 @@ fn packages_are_lint_clean_versioned_and_carry_the_same_files() {
     eprintln!("lintian: {}", text.trim());
 
     // rpmlint: no error
-    let lint = run(Command::new("rpmlint").arg(&rpm));
+    let lint = run(Command::new("rpmlint")
+        .arg("-c")
+        .arg(workspace_dir().join("packaging/rpmlint.toml"))
+        .arg(&rpm));
     let text = output_text(&lint);
     let summary = text
         .lines()
         .find(|l| l.contains("errors") && l.contains("checked"))
         .unwrap_or_else(|| panic!("no rpmlint summary in:\n{text}"));
-    assert!(
-        summary.contains(" 0 errors"),
-        "rpmlint errors:\n{text}"
-    );
+    assert!(summary.contains(" 0 errors"), "rpmlint errors:\n{text}");
     eprintln!("rpmlint: {summary}");
 
     // The same files in both (man pages are gzipped in the .deb; the .deb alone carries
@@ -127,7 +128,10 @@ fn packages_are_lint_clean_versioned_and_carry_the_same_files() {
         "/usr/share/doc/bulwark-agents/metadata/vip.xml",
         "/usr/share/doc/bulwark-agents/examples/axigen-cluster.pcs.sh",
     ] {
-        assert!(from_deb.contains(must), "{must} not in the packages: {from_deb:?}");
+        assert!(
+            from_deb.contains(must),
+            "{must} not in the packages: {from_deb:?}"
+        );
     }
 }
 
@@ -197,12 +201,19 @@ fn installed_deb_serves_pcs_crmsh_fencer_man_and_removes_cleanly() {
     stage.add_package(&deb);
     let cluster = Cluster::single(&stage);
 
-    let status = cluster.exec_ok(&["dpkg-query", "-W", "-f=${Status} ${Version}", "bulwark-agents"]);
+    let status = cluster.exec_ok(&[
+        "dpkg-query",
+        "-W",
+        "-f=${Status} ${Version}",
+        "bulwark-agents",
+    ]);
     assert!(
         status.starts_with("install ok installed"),
         "not installed in the node: {status}"
     );
 
+    // crmsh logs to /var/log/crmsh, which the node's fresh /var/log lacks
+    cluster.exec_ok(&["mkdir", "-p", "/var/log/crmsh"]);
     for agent in OCF_AGENTS {
         let rsc = format!("ocf:bulwark:{agent}");
         let described = assert_quiet_success(
@@ -214,7 +225,10 @@ fn installed_deb_serves_pcs_crmsh_fencer_man_and_removes_cleanly() {
             &format!("crm ra info {rsc}"),
             &cluster.exec(&["crm", "ra", "info", &rsc]),
         );
-        assert!(info.contains(&format!("({rsc})")), "crm ra info {rsc}:\n{info}");
+        assert!(
+            info.contains(&format!("({rsc})")),
+            "crm ra info {rsc}:\n{info}"
+        );
     }
     for agent in FENCE_AGENTS {
         let xml = cluster.exec_ok(&["stonith_admin", "--metadata", "--agent", agent]);
@@ -224,12 +238,12 @@ fn installed_deb_serves_pcs_crmsh_fencer_man_and_removes_cleanly() {
         );
     }
     for (page, title) in [
-        ("ocf_bulwark_vip", "ocf_bulwark_vip"),
+        ("ocf_bulwark_vip", "ocf:bulwark:vip"),
         ("fence_bulwark_pdu", "fence_bulwark_pdu"),
     ] {
         let text = assert_quiet_success(
             &format!("man {page}"),
-            &cluster.exec(&["env", "MANWIDTH=100", "MAN_KEEP_FORMATTING=0", "man", "-P", "cat", page]),
+            &cluster.exec(&["env", "MANWIDTH=100", "man", "-P", "col -b", page]),
         );
         assert!(
             text.contains("NAME") && text.contains(title) && text.lines().count() > 20,
@@ -255,11 +269,12 @@ fn installed_deb_serves_pcs_crmsh_fencer_man_and_removes_cleanly() {
         ]);
     }
     let commands = readme_pcs_commands();
-    assert!(commands.len() >= 10, "README's Install section: {commands:?}");
+    assert!(
+        commands.len() >= 10,
+        "README's Install section: {commands:?}"
+    );
     for command in &commands {
-        let script = format!(
-            "pcs() {{ command pcs -f \"$CIB\" \"$@\"; }}\n{command}"
-        );
+        let script = format!("pcs() {{ command pcs -f \"$CIB\" \"$@\"; }}\n{command}");
         let out = cluster.exec(&["env", &format!("CIB={cib_arg}"), "bash", "-euc", &script]);
         expect_success(&format!("README: {command}"), &out);
     }
@@ -267,7 +282,12 @@ fn installed_deb_serves_pcs_crmsh_fencer_man_and_removes_cleanly() {
 
     // dpkg -r leaves none of the package's files or directories
     let files = deb_files(&deb);
-    cluster.exec_ok(&["dpkg", "--log=/run/bulwark-pkg/dpkg.log", "-r", "bulwark-agents"]);
+    cluster.exec_ok(&[
+        "dpkg",
+        "--log=/run/bulwark-pkg/dpkg.log",
+        "-r",
+        "bulwark-agents",
+    ]);
     let mut left: Vec<String> = files
         .iter()
         .map(String::as_str)

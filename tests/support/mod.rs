@@ -79,7 +79,10 @@ pub fn built_package(kind: PackageKind) -> PathBuf {
         other => other,
     };
     let (sub, name) = match kind {
-        PackageKind::Deb => ("debian", format!("bulwark-agents_{version}-1_{deb_arch}.deb")),
+        PackageKind::Deb => (
+            "debian",
+            format!("bulwark-agents_{version}-1_{deb_arch}.deb"),
+        ),
         PackageKind::Rpm => (
             "generate-rpm",
             format!("bulwark-agents-{version}-1.{rpm_arch}.rpm"),
