@@ -12,6 +12,7 @@ PACKAGES=(
   openipmi ipmitool snmp snmpd libxml2-utils xsltproc iproute2 iputils-arping procps
   psmisc util-linux tcpdump hyperfine time kmod
   freeipmi-tools libfreeipmi-dev gcc libc6-dev python3-venv
+  lintian rpmlint rpm man-db groff-base
 )
 
 missing=()
