@@ -4,7 +4,11 @@
 # default timing, metadata; prints medians, ratios and peak RSS, and checks in the simulator's
 # hook log that every reboot (of either agent) read power off back before switching on.
 # Targets: status >= 10x faster, metadata >= 30x faster, reboot <= 1 s, peak RSS <= 5 MiB.
+# Then the same status and reboot pairs against pyghmi's BMC server (a second implementation
+# we did not write; suite 3 only, so ours negotiates automatically and fence_ipmilan gets
+# --cipher=3), in a venv built by tests/fixtures/ipmi/pyghmi-venv.sh under target/tmp.
 # Usage:  benches/ipmi-fence.sh          (ipmi_sim, ipmitool and fence-agents installed)
+#         PYGHMI=0 benches/ipmi-fence.sh (skip the pyghmi half, e.g. without PyPI)
 # Neither agent gets the password in its argv (hyperfine -N gives no stdin): ours reads a 0600
 # file (--password-file), fence_ipmilan runs a script (-S) -- and then, being fence_ipmilan,
 # hands the password to ipmitool as `-P <password>` anyway.
@@ -15,9 +19,17 @@ STOCK=/usr/sbin/fence_ipmilan
 command -v ipmi_sim > /dev/null || { echo "ipmi_sim not installed (openipmi)" >&2; exit 1; }
 STATE=$(mktemp -d /tmp/bwbench-ipmi.XXXXXX)
 SIM_PID=
+PYGHMI_PID=
 cleanup() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2> /dev/null && wait "$SIM_PID" 2> /dev/null
+    local rc=$?
+    # wait returns the killed simulator's 143; that must not become the script's status.
+    local pid
+    for pid in $SIM_PID $PYGHMI_PID; do
+        kill "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true
+    done
     rm -rf "$STATE"
+    exit "$rc"
 }
 trap cleanup EXIT
 PORT=$((20000 + $$ % 20000))
@@ -87,3 +99,31 @@ peak_rss "fence_bulwark_ipmi reboot" "${ours[@]}" -o reboot
 peak_rss "fence_ipmilan reboot" "${stock[@]}" -o reboot
 peak_rss "fence_bulwark_ipmi metadata" "${ours[@]}" -o metadata
 peak_rss "fence_ipmilan metadata" "${stock[@]}" -o metadata
+
+[ "${PYGHMI:-1}" = 0 ] && exit 0
+echo
+echo "pyghmi BMC (pyghmi.ipmi.bmc, suite 3):"
+PY=$("$BENCH_ROOT/tests/fixtures/ipmi/pyghmi-venv.sh" "$BENCH_ROOT/target/tmp")
+PYPORT=$((PORT + 1))
+mkdir -p "$STATE/pyghmi"
+exec 3< <(printf 'admin\n%s\n' "$PASSWORD")
+"$PY" "$BENCH_ROOT/tests/fixtures/ipmi/pyghmi_bmc.py" "$PYPORT" "$STATE/pyghmi" <&3 \
+    > "$STATE/pyghmi.out" 2> "$STATE/pyghmi.log" &
+PYGHMI_PID=$!
+exec 3<&-
+for _ in $(seq 50); do grep -q ready "$STATE/pyghmi.out" 2> /dev/null && break; sleep 0.2; done
+pours=("$BIN/fence_bulwark_ipmi" -a 127.0.0.1 -u "$PYPORT" -l admin --password-file="$STATE/pw")
+pstock=("$STOCK" --lanplus --cipher=3 -a 127.0.0.1 -u "$PYPORT" -l admin -S "$STATE/pw.sh")
+"${pours[@]}" -o status > /dev/null || { echo "fence_bulwark_ipmi status on pyghmi failed" >&2; exit 1; }
+"${pstock[@]}" -o status > /dev/null || { echo "fence_ipmilan status on pyghmi failed" >&2; exit 1; }
+echo "status (on), $ROUNDS alternating rounds x $RUNS runs:"
+bench_pair fence_bulwark_ipmi fence_ipmilan -- "${pours[@]}" -o status -- "${pstock[@]}" -o status
+echo "reboot with default timing, $REBOOT_ROUNDS alternating rounds x $REBOOT_RUNS runs:"
+: > "$STATE/pyghmi/events"
+ROUNDS=$REBOOT_ROUNDS RUNS=$REBOOT_RUNS bench_pair fence_bulwark_ipmi fence_ipmilan -- \
+    "${pours[@]}" -o reboot -- "${pstock[@]}" -o reboot
+awk '/^set off/ { off = 1; seen = 0; next }
+     /^get off/ { if (off) seen = 1; next }
+     /^set on/  { n++; if (!(off && seen)) bad++; off = 0 }
+     END { printf "  reboots in the pyghmi event log: %d, power on without an OFF reading after off: %d\n", n, bad
+           exit bad > 0 }' "$STATE/pyghmi/events" || { echo "ORDER VIOLATION" >&2; exit 1; }

@@ -99,7 +99,7 @@ pcs resource create mail-drbd ocf:bulwark:drbd \
     op monitor interval=29s role=Promoted timeout=30s \
     op monitor interval=31s role=Unpromoted timeout=30s \
     op start timeout=240s op stop timeout=100s \
-    op promote timeout=120s op demote timeout=90s op notify timeout=90s \
+    op promote timeout=120s op demote timeout=90s op notify timeout=90s op reload timeout=30s \
     promotable promoted-max=1 promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
 
 # The mail service, started in this order and stopped in reverse: the data directory first,

@@ -7,6 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+/// Where [`Deadline::after`] saturates.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The point in time by which the current action must have produced its verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Deadline {
@@ -14,10 +17,15 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    /// A deadline `budget` from now.
+    /// A deadline `budget` from now. A budget too large for the clock (`u64::MAX` ms from a
+    /// garbled environment) saturates at a century instead of panicking.
     pub fn after(budget: Duration) -> Self {
+        let now = Instant::now();
         Deadline {
-            at: Instant::now() + budget,
+            at: now
+                .checked_add(budget)
+                .or_else(|| now.checked_add(FAR_FUTURE))
+                .unwrap_or(now),
         }
     }
 
@@ -81,6 +89,19 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_budgets_saturate_instead_of_panicking() {
+        for budget in [
+            Duration::MAX,
+            Duration::from_millis(u64::MAX),
+            Duration::from_secs(u64::MAX / 2),
+        ] {
+            let d = Deadline::after(budget);
+            assert!(d.remaining() > Duration::from_secs(3600 * 24 * 365));
+            let _ = Deadline::from_timeout(budget);
+        }
+    }
 
     #[test]
     fn margin_is_bounded() {

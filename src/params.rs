@@ -45,6 +45,9 @@ pub struct Param {
     pub check: Option<Check>,
     /// Shown in the fence metadata's `getopt` hint (`[ip]`); defaults to the name.
     pub value_hint: Option<&'static str>,
+    /// Other spellings of a `Select` option, `(spelling, option)`: net-snmp's `SHA1` for
+    /// `SHA`. Matched like the options themselves (see [`choice`]); not listed in metadata.
+    pub synonyms: &'static [(&'static str, &'static str)],
 }
 
 impl Param {
@@ -62,6 +65,7 @@ impl Param {
             longdesc: "",
             check: None,
             value_hint: None,
+            synonyms: &[],
         }
     }
     pub const fn string(name: &'static str) -> Param {
@@ -107,6 +111,10 @@ impl Param {
         self.value_hint = Some(hint);
         self
     }
+    pub const fn synonyms(mut self, pairs: &'static [(&'static str, &'static str)]) -> Param {
+        self.synonyms = pairs;
+        self
+    }
     pub const fn check(mut self, check: Check) -> Param {
         self.check = Some(check);
         self
@@ -128,7 +136,9 @@ impl Param {
                     .map_err(|_| format!("'{raw}' is not an integer"))?;
             }
             Kind::Second => {
-                parse_seconds(raw).ok_or_else(|| format!("'{raw}' is not a number of seconds"))?;
+                parse_seconds(raw).ok_or_else(|| {
+                    format!("'{raw}' is not a number of seconds from 0 to {MAX_SECONDS:.0}")
+                })?;
             }
             Kind::Boolean => {
                 parse_bool(raw).ok_or_else(|| {
@@ -136,7 +146,7 @@ impl Param {
                 })?;
             }
             Kind::Select(options) => {
-                if !options.contains(&raw) {
+                if choice(options, self.synonyms, raw).is_none() {
                     return Err(format!("'{raw}' is not one of {}", options.join(", ")));
                 }
             }
@@ -148,6 +158,40 @@ impl Param {
     }
 }
 
+/// A choice folded for matching: ASCII case and the `-`/`_` separators do not count.
+fn fold(word: &str) -> String {
+    word.trim()
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The declared option `raw` names, if any. fencing.py compares choices upper-cased
+/// (`snmp_auth_prot=sha`, `method=CYCLE` work with the stock agents), and net-snmp's tools take
+/// `SHA256` and `AES-256` alike, so case and `-`/`_` are ignored; `synonyms` add spellings
+/// that differ otherwise (`SHA1`).
+pub fn choice(
+    options: &'static [&'static str],
+    synonyms: &'static [(&'static str, &'static str)],
+    raw: &str,
+) -> Option<&'static str> {
+    let want = fold(raw);
+    if want.is_empty() {
+        return None;
+    }
+    options
+        .iter()
+        .copied()
+        .find(|o| fold(o) == want)
+        .or_else(|| {
+            synonyms
+                .iter()
+                .find(|(s, _)| fold(s) == want)
+                .map(|(_, o)| *o)
+        })
+}
+
 /// Booleans as both Pacemaker and fence-agents spell them.
 pub fn parse_bool(raw: &str) -> Option<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -157,10 +201,16 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
     }
 }
 
-/// Seconds, possibly fractional ("2", "0.5"), never negative.
+/// The largest number of seconds accepted anywhere (about 31 years). Beyond it a value is a
+/// typo or an attack: `Duration::from_secs_f64` panics above 2^64 s, and a deadline that far
+/// away overflows `Instant`.
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// Seconds, possibly fractional ("2", "0.5"), from 0 to [`MAX_SECONDS`]; NaN, infinities,
+/// negative and larger values are refused.
 pub fn parse_seconds(raw: &str) -> Option<f64> {
     let v: f64 = raw.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v)
+    (v.is_finite() && (0.0..=MAX_SECONDS).contains(&v)).then_some(v)
 }
 
 /// Why a set of values was refused.
@@ -232,7 +282,13 @@ impl Values {
         for (name, value) in raw {
             match find(decl, name) {
                 Some(p) => {
-                    values.insert(p.name, (value.to_string(), Origin::Given));
+                    // A choice is stored as declared, so callers compare with one spelling.
+                    let value = match p.kind {
+                        Kind::Select(options) => choice(options, p.synonyms, value)
+                            .map_or_else(|| value.to_string(), str::to_string),
+                        _ => value.to_string(),
+                    };
+                    values.insert(p.name, (value, Origin::Given));
                 }
                 None => unknown.push(name.to_string()),
             }
@@ -370,6 +426,32 @@ mod tests {
         assert_eq!(v.validate(), Err(ParamError::Missing { param: "ip" }));
         let (v, _) = Values::collect(DECL, [("ip", "1"), ("password", "s3cr3t")]);
         assert!(!format!("{v:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn choices_ignore_case_and_separators_and_are_stored_as_declared() {
+        static OPTS: &[&str] = &["noAuthNoPriv", "authPriv", "SHA-256", "2c"];
+        static SYN: &[(&str, &str)] = &[("SHA1", "SHA")];
+        for (raw, want) in [
+            ("authpriv", Some("authPriv")),
+            ("AUTHPRIV", Some("authPriv")),
+            (" authPriv ", Some("authPriv")),
+            ("sha256", Some("SHA-256")),
+            ("SHA_256", Some("SHA-256")),
+            ("2C", Some("2c")),
+            ("sha1", Some("SHA")),
+            ("auth", None),
+            ("", None),
+            ("-", None),
+        ] {
+            assert_eq!(choice(OPTS, SYN, raw), want, "{raw:?}");
+        }
+        let (v, _) = Values::collect(DECL, [("ip", "1"), ("mode", "B")]);
+        assert_eq!(v.get("mode"), Some("b"));
+        assert!(v.validate().is_ok());
+        let (v, _) = Values::collect(DECL, [("ip", "1"), ("mode", "c")]);
+        assert_eq!(v.get("mode"), Some("c"));
+        assert!(v.validate().is_err());
     }
 
     #[test]

@@ -37,9 +37,20 @@ impl Secret {
         Ok(Secret::new(trim_line_end(&buf)))
     }
 
+    /// The first line of a file, without its line end: fence agents' `password_file` (the
+    /// metadata says "first line"; a file may carry a comment or a second secret after it).
+    /// The error names the file, never its content.
+    pub fn first_line_of_file(path: &Path) -> Result<Secret, String> {
+        let whole = Secret::from_file(path)?;
+        let first = whole.0.split(|b| *b == b'\n').next().unwrap_or(&[]);
+        Ok(Secret::new(trim_line_end(first)))
+    }
+
     /// Runs `script` through `/bin/sh -c` (the fence-agents convention for `password_script`)
-    /// and takes the first line of its stdout. The script text itself is configuration, not a
-    /// secret; its output never appears in argv or error text.
+    /// and takes the first line of its stdout without trailing white space: fencing.py
+    /// `rstrip()`s the output, so `echo 'pw '` and `printf 'pw\r\n'` give `pw` there too. The
+    /// script text itself is configuration, not a secret; its output never appears in argv or
+    /// error text.
     pub fn from_script(script: &str, timeout: std::time::Duration) -> Result<Secret, String> {
         let out = crate::process::run_captured(
             std::process::Command::new("/bin/sh").arg("-c").arg(script),
@@ -56,7 +67,11 @@ impl Secret {
         }
         let stdout = Zeroizing::new(out.stdout);
         let first = stdout.split(|b| *b == b'\n').next().unwrap_or(&[]);
-        Ok(Secret::new(trim_line_end(first)))
+        let end = first
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        Ok(Secret::new(first[..end].to_vec()))
     }
 }
 
@@ -98,6 +113,10 @@ mod tests {
         let p = dir.join("pw");
         std::fs::write(&p, "p a ss\n").unwrap();
         assert_eq!(Secret::from_file(&p).unwrap().expose(), b"p a ss");
+        std::fs::write(&p, "first \r\nsecond\n").unwrap();
+        assert_eq!(Secret::first_line_of_file(&p).unwrap().expose(), b"first ");
+        std::fs::write(&p, "").unwrap();
+        assert_eq!(Secret::first_line_of_file(&p).unwrap().expose(), b"");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -109,6 +128,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.expose(), b"abc");
+        let s = Secret::from_script(
+            "printf ' p w \\t \\r\\n'",
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(s.expose(), b" p w");
         let err = Secret::from_script("exit 3", std::time::Duration::from_secs(5)).unwrap_err();
         assert!(err.contains("exited with 3"), "{err}");
     }

@@ -226,7 +226,7 @@ fn one_volume_one_peer_every_combination() {
     }
     assert_eq!(
         counted,
-        11 * 2 * 3 * 10 * 3 * 10 * 2 * policies.len() as u64
+        11 * 2 * 3 * 11 * 3 * 10 * 2 * policies.len() as u64
     );
 }
 

@@ -158,3 +158,65 @@ fn stonith_admin_reboot_drives_the_bmc_off_then_on() {
     );
     assert!(scanned > 3, "too few files scanned: {files:?}");
 }
+
+/// A migrated fence_ipmilan configuration: one device for several nodes with `port_as_ip=1`
+/// and a host map giving each node its BMC's address. Two simulators on node1's loopback,
+/// 127.0.0.1 and 127.0.0.2, same port: `stonith_admin --reboot node2` must switch the one at
+/// 127.0.0.2 (node2's, by the map) and leave 127.0.0.1 alone.
+#[test]
+fn stonith_admin_with_port_as_ip_switches_the_mapped_bmc_only() {
+    let stage = Stage::from_workspace();
+    stage.require_fence("fence_bulwark_ipmi");
+    let cluster = Cluster::single(&stage);
+    let password = format!("Pm{}x{}k", std::process::id(), line!());
+    let (other, node2) = Bmc::start_pair_in(Some(&cluster.node_netns(1)), &password);
+    let secrets = LabDir::new("fipmi-pw");
+    let pw_file = secrets.path().join("bmc.pw");
+    std::fs::write(&pw_file, format!("{password}\n")).expect("write password file");
+    std::fs::set_permissions(&pw_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let created = cluster.exec(&[
+        "pcs",
+        "stonith",
+        "create",
+        "fence-by-map",
+        "fence_bulwark_ipmi",
+        "port_as_ip=1",
+        &format!("ipport={}", node2.port),
+        "username=admin",
+        &format!("password_file={}", pw_file.display()),
+        "lanplus=1",
+        "cipher=3",
+        "pcmk_host_map=node2:127.0.0.2",
+        "op",
+        "monitor",
+        "interval=30s",
+    ]);
+    assert!(
+        created.status.success(),
+        "pcs stonith create: {}",
+        output_text(&created)
+    );
+    cluster.exec_ok(&["pcs", "property", "set", "stonith-enabled=true"]);
+    cluster.assert_fence_registered("fence-by-map", Duration::from_secs(60));
+    let out = cluster.exec(&["stonith_admin", "--fence", "node2", "--timeout", "60"]);
+    assert!(
+        out.status.success(),
+        "stonith_admin --fence node2: {}",
+        output_text(&out)
+    );
+    assert_eq!(
+        node2.power_on(),
+        Some(false),
+        "node2's BMC (127.0.0.2) is off"
+    );
+    assert_eq!(
+        other.power_on(),
+        Some(true),
+        "the BMC at 127.0.0.1 is untouched"
+    );
+    assert!(
+        !other.calls().iter().any(|c| c.contains("set power")),
+        "{:?}",
+        other.calls()
+    );
+}

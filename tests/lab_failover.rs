@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{expect_success, lab_scripts_dir, run_within, unique_name, LabDir};
+use support::{
+    built_package, expect_success, lab_scripts_dir, run_within, unique_name, LabDir, PackageKind,
+};
 
 /// Bound on one lab command (`up` on a busy machine, a scenario including the repair).
 const LAB_COMMAND_TIMEOUT: Duration = Duration::from_secs(900);
@@ -42,6 +44,9 @@ impl Lab {
             .env("LAB_AGENTS", self.agents)
             .env("LAB_BIN_DIR", support::bin_dir())
             .env("LAB_NO_INSTALL", "1");
+        if self.agents == "package" {
+            cmd.env("LAB_PACKAGE", built_package(PackageKind::Deb));
+        }
         cmd
     }
 
@@ -188,6 +193,56 @@ fn lab_up_every_failover_scenario_and_down() {
     assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
     let left = processes_of(lab.dir.path());
     assert!(left.is_empty(), "processes left after down: {left:?}");
+}
+
+/// The path a deployment takes: every node runs the agents `dpkg -i` installed from the .deb
+/// (packaging/build-packages.sh), and the active node's power loss still fails over.
+#[test]
+fn lab_on_the_installed_package_fails_over_a_power_loss() {
+    let lab = Lab::new("package");
+    let up = lab.run_ok(&["up"]);
+    assert!(
+        up.contains("ESMTP Axigen"),
+        "no SMTP banner on the VIP:\n{up}"
+    );
+    for n in ["node1", "node2"] {
+        let log = lab.dir.path().join(n).join("dpkg.out");
+        let text = std::fs::read_to_string(&log)
+            .unwrap_or_else(|e| panic!("{}: {e} (was the package installed?)", log.display()));
+        assert!(
+            text.contains("Setting up bulwark-agents"),
+            "{n}: dpkg -i did not install the package:\n{text}"
+        );
+    }
+    // nothing of ours was copied in from the build: the agents can only be the package's
+    let staged = lab.dir.path().join("stage/resource.d/bulwark/vip");
+    assert!(
+        !staged.exists(),
+        "{} staged beside the package",
+        staged.display()
+    );
+
+    let out = lab.run_ok(&["failover", "power"]);
+    let r = result_of(&out);
+    assert_eq!(r["agents"], "package", "{out}");
+    assert_eq!(
+        r["to"],
+        other(&r["from"]),
+        "served by the wrong node\n{out}"
+    );
+    assert_eq!(
+        r["fenced_by"],
+        format!("fence-{}-idrac", r["from"]),
+        "{out}"
+    );
+    assert_eq!(r["missing"], "0", "acknowledged mail lost\n{out}");
+    assert_eq!(r["settled"], "yes", "the lab did not recover\n{out}");
+    eprintln!(
+        "lab on the package: power {} -> {} in {} s, {} messages acknowledged",
+        r["from"], r["to"], r["seconds"], r["acked"]
+    );
+    lab.run_ok(&["down"]);
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
 }
 
 #[test]

@@ -440,3 +440,56 @@ fn admin_down_link_is_brought_up_by_add() {
         assert!(l.admin_up);
     });
 }
+
+/// A link-local VIP needs its nic and nothing else: on an interface with no link-local address
+/// of its own (addrgenmode none), so no fe80::/64 route, it still gets fe80::2/64 and DAD, and
+/// the stock suite's check (`ip -6 addr show eth0 | grep -w fe80::2/64`) would find it.
+#[test]
+fn ipv6_link_local_with_nic_needs_no_route() {
+    in_netns(|| {
+        ip(&[
+            "link", "add", "name", "la", "type", "veth", "peer", "name", "lb",
+        ]);
+        ip(&["link", "set", "la", "addrgenmode", "none"]);
+        ip(&["link", "set", "la", "up"]);
+        ip(&["link", "set", "lb", "up"]);
+        let routes = Rtnl::open()
+            .unwrap()
+            .connected_routes(true, None, deadline())
+            .unwrap();
+        let la = net::link("la", deadline()).unwrap().unwrap();
+        assert!(
+            !routes.iter().any(|r| r.oif == la.index),
+            "the premise: la has no route at all: {routes:?}"
+        );
+        let s = spec(SpecParams {
+            ip: "fe80::2",
+            nic: Some("la"),
+            ..Default::default()
+        });
+        let target = net::resolve(&s, deadline()).unwrap();
+        assert_eq!((target.link.name.as_str(), target.prefix_len), ("la", 64));
+        let added = net::add(&s, &target, deadline()).unwrap();
+        assert_eq!(added.dad, DadOutcome::Completed);
+        assert_eq!(
+            net::status(&s, deadline()).unwrap(),
+            AddressState::Present {
+                ifname: "la".into(),
+                prefix_len: 64,
+                link_up: true
+            }
+        );
+        assert_eq!(net::remove(&s, deadline()).unwrap(), Removed::Deleted(1));
+
+        // Without nic the same address stays a configuration error, as in IPaddr2.
+        let e = AddressSpec::from_params(&SpecParams {
+            ip: "fe80::2",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "nic is required for link-local address fe80::2"
+        );
+    });
+}

@@ -244,9 +244,13 @@ fn multi_outlet_reboot_never_powers_on_before_all_are_off() {
             .filter(|(_, _, s)| s == "off")
             .map(|(_, n, _)| *n)
             .collect();
+        // Where a command can be pending, off goes to every plug, even one reading off.
+        let resends = bulwark::proto::snmp::model::by_id(model)
+            .expect("built-in model")
+            .can_pend();
         let want_offs: BTreeSet<u32> = [1u32, 2]
             .into_iter()
-            .filter(|n| Some(*n) != initially_off)
+            .filter(|n| resends || Some(*n) != initially_off)
             .collect();
         assert_eq!(offs, want_offs, "{model}: {}", sim.log());
         assert!(
@@ -691,4 +695,111 @@ fn method_cycle() {
     let c = agent(&sim, &["action=reboot", "method=cycle", "plug=3"]);
     assert_one_line_failure(&c, "has no reboot command");
     assert_eq!(sim.state(3), "on");
+}
+
+/// Two linked rPDU2 units share one outlet table (module column 1 and 2, each numbering its
+/// outlets from 1): `switch=2 plug=5` switches unit 2's outlet 5 (table row 13) and nothing
+/// else; `plug=2:5` is the same; list on unit 2 shows unit 2's outlets by their numbers.
+#[test]
+fn linked_rpdu2_units_switch_the_asked_unit_only() {
+    let sim = PduSim::start(
+        SimConfig::new("apc-rpdu2")
+            .env("PDU_OUTLETS", "16")
+            .env("PDU_MODULES", "2"),
+    );
+    let all_on_but = |sim: &PduSim, off: &[u32]| {
+        for n in 1..=16 {
+            let want = if off.contains(&n) { "off" } else { "on" };
+            assert_eq!(sim.state(n), want, "table row {n}\n{}", sim.log());
+        }
+    };
+    let c = agent(&sim, &["action=off", "switch=2", "plug=5"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    assert_eq!(c.stdout_str().trim(), "Success: Powered OFF");
+    all_on_but(&sim, &[13]);
+    // status through the same addressing, and the unit 1 outlet 5 is untouched
+    let c = agent(&sim, &["action=status", "unit=2", "plug=5"]);
+    assert_eq!(c.code(), Some(2), "{}", show(&c));
+    let c = agent(&sim, &["action=status", "switch=1", "plug=5"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    // the switch:outlet notation of fence_apc_snmp
+    let c = agent(&sim, &["action=on", "plug=2:5"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    all_on_but(&sim, &[]);
+    let c = agent(&sim, &["action=off", "plug=2:7"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    all_on_but(&sim, &[15]);
+    // list on unit 2: its 8 outlets, numbered 1..8, names of rows 9..16
+    let c = agent(&sim, &["action=list-status", "switch=2"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    let out = c.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8, "{}", show(&c));
+    assert_eq!(lines[6], "7,Outlet 15,OFF", "{}", show(&c));
+    // a unit without that outlet, and contradicting units: refused, nothing switched
+    let c = agent(&sim, &["action=off", "switch=3", "plug=5"]);
+    assert_one_line_failure(&c, "unit 3 has no outlet 5");
+    let c = agent(&sim, &["action=off", "switch=1", "plug=2:5"]);
+    assert_one_line_failure(&c, "one run switches outlets of one unit");
+    all_on_but(&sim, &[15]);
+}
+
+/// Models with a single unit refuse `switch`/`unit` (other than 1) instead of switching
+/// unit 1's outlet; detected or given, the answer is one line and exit 1.
+#[test]
+fn single_unit_models_refuse_a_unit() {
+    let sim = PduSim::start(SimConfig::new("apc-rpdu"));
+    for extra in [
+        &["switch=2", "plug=5"][..],
+        &["plug=2:5"],
+        &["unit=2", "plug=5", "model=apc-rpdu"],
+    ] {
+        let mut lines = vec!["action=off"];
+        lines.extend_from_slice(extra);
+        let c = agent(&sim, &lines);
+        assert_one_line_failure(&c, "has a single unit");
+        assert_eq!(sim.state(5), "on");
+    }
+    let c = agent(
+        &sim,
+        &[
+            "action=validate-all",
+            "model=apc-rpdu",
+            "switch=2",
+            "plug=1",
+        ],
+    );
+    assert_one_line_failure(&c, "has a single unit");
+    // switch=1, fence_apc_snmp's default, names the only unit there is
+    let c = agent(&sim, &["action=off", "switch=1", "plug=5"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    assert_eq!(sim.state(5), "off");
+}
+
+/// During a PDU-run reboot the outlet reads off with a command pending: the "on" is coming.
+/// An `off` right then must send the off command (overriding the pending on) and confirm it;
+/// taking the reading for a settled off would let the PDU power the victim back on.
+#[test]
+fn off_during_a_pending_reboot_ends_off() {
+    let sim = PduSim::start(SimConfig::new("apc-rpdu2").env("PDU_REBOOT_SECONDS", "2"));
+    let c = agent(&sim, &["action=reboot", "method=cycle", "plug=3"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    assert_eq!(sim.state(3), "off", "still in the reboot's off phase");
+    let c = agent(&sim, &["action=off", "plug=3"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    let sets = sim.log().matches("action=off").count();
+    assert_eq!(sets, 1, "the off command was sent: {}", sim.log());
+    // past the reboot's on time: still off
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(sim.state(3), "off", "{}", sim.log());
+    // every plug is checked before the off goes to any: a typo in the second switches nothing
+    let c = agent(&sim, &["action=off", "plug=5,99"]);
+    assert_one_line_failure(&c, "outlet 99 does not exist");
+    assert_eq!(sim.state(5), "on", "{}", sim.log());
+    // and a status read during another pending reboot is no verdict either way
+    sim.set_state(4, "on");
+    let c = agent(&sim, &["action=reboot", "method=cycle", "plug=4"]);
+    assert_eq!(c.code(), Some(0), "{}", show(&c));
+    let c = agent(&sim, &["action=status", "plug=4"]);
+    assert_one_line_failure(&c, "pending on");
 }

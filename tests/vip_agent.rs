@@ -221,7 +221,10 @@ fn run_agent(ns: &Netns, action: &str, env: &[(&str, &str)]) -> Output {
 #[test]
 fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
     let ns = vip_netns();
-    let before = ns.ip_ok(&["addr", "show"]);
+    // The kernel's own link-local addresses finish DAD whenever they do (late under load): the
+    // flag is not ours, the addresses are.
+    let addresses = || ns.ip_ok(&["addr", "show"]).replace(" tentative", "");
+    let before = addresses();
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("ip", "10.1.2.300"), ("nic", "va")], "ip [10.1.2.300]"),
         (
@@ -309,6 +312,14 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
     );
     assert_eq!(out.status.code(), Some(5), "{}", output_text(&out));
     assert!(exit_reason(&out).contains("nosuch0"));
+    // No connected route contains the address: network state, a soft error (1) as in IPaddr2
+    // (ocft IPaddr2v4 case 8), not a hard one that would ban the VIP from the node.
+    assert_refused(
+        &run_agent(&ns, "start", &[("ip", "192.0.2.77")]),
+        1,
+        "no connected route contains 192.0.2.77",
+        "start with an address no route reaches",
+    );
     // Malformed invocation: 2.
     let agent = workspace_bin("vip");
     let out = Command::new(&agent)
@@ -317,11 +328,7 @@ fn bad_input_is_refused_with_one_reason_and_nothing_changes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(exit_reason(&out).contains("expected one action"));
-    assert_eq!(
-        ns.ip_ok(&["addr", "show"]),
-        before,
-        "bad input changed the namespace"
-    );
+    assert_eq!(addresses(), before, "bad input changed the namespace");
 }
 
 #[test]
@@ -417,4 +424,39 @@ fn background_announcer_outlives_start_in_its_own_session() {
         nix::sys::signal::Signal::SIGKILL,
     );
     assert_eq!(run_agent(&ns, "stop", &env).status.code(), Some(0));
+}
+
+/// A link-local VIP with nic works through the agent on an interface that has no fe80::/64
+/// route (no link-local address of its own: addrgenmode none), where the route lookup used
+/// to refuse it; the address is fe80::2/64 as IPaddr2 would add it (ocft IPaddr2v6 case 9).
+#[test]
+fn link_local_vip_with_nic_needs_no_route() {
+    let ns = Netns::new();
+    ns.ip_ok(&["link", "add", "ll0", "type", "veth", "peer", "name", "ll1"]);
+    ns.ip_ok(&["link", "set", "ll0", "addrgenmode", "none"]);
+    ns.ip_ok(&["link", "set", "ll0", "up"]);
+    ns.ip_ok(&["link", "set", "ll1", "up"]);
+    assert!(
+        !ns.ip_ok(&["-6", "route", "show", "dev", "ll0"])
+            .contains("fe80::"),
+        "the premise: no link-local route on ll0"
+    );
+    let env = [("ip", "fe80::2"), ("nic", "ll0")];
+    for (action, code) in [("monitor", 7), ("start", 0), ("monitor", 0)] {
+        let out = run_agent(&ns, action, &env);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{action}: {}",
+            output_text(&out)
+        );
+    }
+    assert!(ns
+        .ip_ok(&["-6", "-o", "addr", "show", "dev", "ll0"])
+        .contains("fe80::2/64"));
+    let out = run_agent(&ns, "stop", &env);
+    assert_eq!(out.status.code(), Some(0), "stop: {}", output_text(&out));
+    assert!(!ns
+        .ip_ok(&["-6", "-o", "addr", "show", "dev", "ll0"])
+        .contains("fe80::2/"));
 }

@@ -1,9 +1,10 @@
 #!/bin/bash
 # lab-config.sh - configure the running two-node lab's cluster: the Axigen stack and fencing.
 #
-# Usage: lab-config.sh ours|stock
+# Usage: lab-config.sh ours|package|stock
 #
-#   ours   crm-examples/axigen-cluster.pcs.sh (the template admins copy) with the lab's values,
+#   ours, package
+#          crm-examples/axigen-cluster.pcs.sh (the template admins copy) with the lab's values,
 #          then the few lab-only overrides below: Bulwark's agents throughout.
 #   stock  the same structure (same resource ids, constraints, fencing topology, delays) with
 #          the stock agents: ocf:linbit:drbd, ocf:heartbeat:IPaddr2, ocf:heartbeat:anything,
@@ -23,7 +24,7 @@
 . "$(dirname "$0")/lab-common.sh"
 set -o pipefail
 agents=${1:-}
-case $agents in ours|stock) ;; *) lab_die "usage: lab-config.sh ours|stock" ;; esac
+case $agents in ours|package|stock) ;; *) lab_die "usage: lab-config.sh ours|package|stock" ;; esac
 : "${LAB_VIP:=$LAB_SVC_NET.10}"
 : "${LAB_FENCE_DELAY:=5s}"
 data=$LAB_DIR/mnt/axigen
@@ -36,7 +37,7 @@ rm -f "$cib" "$cib.orig"
 node1() { "$LAB_SCRIPTS/nodeexec.sh" 1 "$@"; }
 pcsf() { node1 pcs -f "$cib" "$@"; }
 
-if [ "$agents" = ours ]; then
+if [ "$agents" != stock ]; then   # ours, staged or installed from the package
     node1 env NODE1=node1 NODE2=node2 VIP="$LAB_VIP" VIP_PREFIX=24 VIP_NIC=svc \
         DRBD_RESOURCE=r0 DRBD_DEVICE="$volume" FS_TYPE=none DATA_DIR="$data" \
         NODE1_BMC=127.0.0.1 NODE2_BMC=127.0.0.1 BMC_USER=admin \

@@ -8,8 +8,9 @@
 # and sockets must not meet another node's) and its own /var/lib/pacemaker, /var/lib/corosync,
 # /var/log and /etc/corosync (bind mounts of $LAB_DIR/nodeN/...). If $LAB_DIR/stage exists, its
 # sbin/ is overlaid on /usr/sbin and its resource.d/ on /usr/lib/ocf/resource.d, because
-# Pacemaker 2.1 looks for agents only at those compiled-in paths. Then starts corosync, waits
-# (bounded) for its IPC, starts pacemakerd, and waits for both.
+# Pacemaker 2.1 looks for agents only at those compiled-in paths. A staged package
+# (stage/pkg/bulwark-agents.deb) is first installed with dpkg into tmpfs overlays (pkg-install.sh).
+# Then starts corosync, waits (bounded) for its IPC, starts pacemakerd, and waits for both.
 # Mount propagation is private: nothing here is visible on the host, and it all vanishes with
 # the node. SIGKILL of this process (by recorded PID) takes down the whole node at once.
 # Environment: LAB_CRM_CONFIG="name=value ..." (e.g. "dc-deadtime=2s stonith-enabled=false")
@@ -66,12 +67,28 @@ mount --bind "$R/log"           /var/log
 mount --bind "$R/etc-corosync"  /etc/corosync
 
 stage=$LAB_DIR/stage
+# A staged package (LAB_AGENTS=package) is installed by dpkg, as on a deployed node, before the
+# stage's overlays are laid over /usr/sbin and resource.d (they must see the installed files).
+if [ -f "$stage/pkg/bulwark-agents.deb" ]; then
+    "$(dirname "$0")/pkg-install.sh" --in-this-namespace "$stage/pkg/bulwark-agents.deb" \
+        > "$R/dpkg.out" 2>&1 || { echo "node$N: dpkg -i failed; see $R/dpkg.out" >&2; exit 1; }
+fi
+# Read-only overlays, except on a node that installed the package: there the installed paths stay
+# writable (upper layer in the same tmpfs), as on a deployed node, so dpkg -r works.
+overlay_stage() {   # STAGE_SUBDIR TARGET
+    local opts="lowerdir=$1:$2"
+    if [ -d /run/bulwark-pkg ]; then
+        local key
+        key=$(echo "$2" | tr / _)
+        mkdir -p "/run/bulwark-pkg/stage-up$key" "/run/bulwark-pkg/stage-work$key"
+        opts="$opts,upperdir=/run/bulwark-pkg/stage-up$key,workdir=/run/bulwark-pkg/stage-work$key"
+    fi
+    mount -t overlay overlay -o "$opts" "$2"
+}
 if [ -d "$stage" ]; then
     case $stage in *[:,]*) echo "node$N: stage path $stage contains ':' or ','" >&2; exit 1 ;; esac
-    [ ! -d "$stage/sbin" ] ||
-        mount -t overlay overlay -o "lowerdir=$stage/sbin:/usr/sbin" /usr/sbin
-    [ ! -d "$stage/resource.d" ] ||
-        mount -t overlay overlay -o "lowerdir=$stage/resource.d:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
+    [ ! -d "$stage/sbin" ] || overlay_stage "$stage/sbin" /usr/sbin
+    [ ! -d "$stage/resource.d" ] || overlay_stage "$stage/resource.d" /usr/lib/ocf/resource.d
 fi
 
 # The two-node lab's DRBD simulator (bulwark-lab up creates $LAB_DIR/drbd): this node's state

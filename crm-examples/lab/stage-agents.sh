@@ -10,6 +10,8 @@
 # Result (whichever binaries exist are copied; copies, so a rebuild cannot change a running lab):
 #   $LAB_DIR/stage/resource.d/bulwark/{vip,drbd,axigen}   from TARGET_DIR/{vip,drbd,axigen}
 #   $LAB_DIR/stage/sbin/fence_bulwark_*                   from TARGET_DIR/fence_bulwark_*
+# With LAB_PACKAGE=FILE.deb, Bulwark's agents are not copied from TARGET_DIR: the package is
+#   $LAB_DIR/stage/pkg/bulwark-agents.deb             installed by dpkg in every node at boot
 # With LAB_DOUBLES=1 (the two-node lab) also the stand-ins for what cannot run here:
 #   $LAB_DIR/stage/bin/{drbd-sim,axigen-standin}        from TARGET_DIR (tests/doubles)
 #   $LAB_DIR/stage/sbin/{drbdadm,drbdsetup}             symlinks to the DRBD simulator, so every
@@ -37,13 +39,23 @@ put() {   # SOURCE DEST
     mv "$2.tmp" "$2"
     echo "staged $2"
 }
-for agent in vip drbd axigen; do
-    [ ! -f "$target/$agent" ] || put "$target/$agent" "$stage/resource.d/bulwark/$agent"
-done
-for f in "$target"/fence_bulwark_*; do
-    case $f in *.d) continue ;; esac   # cargo's dependency files
-    if [ -f "$f" ] && [ -x "$f" ]; then put "$f" "$stage/sbin/$(basename "$f")"; fi
-done
+if [ -n "${LAB_PACKAGE:-}" ]; then
+    # The agents come from the package, installed by dpkg in each node (node.sh, pkg-install.sh)
+    [ -f "$LAB_PACKAGE" ] || lab_die "no package file $LAB_PACKAGE"
+    mkdir -p "$stage/pkg"
+    chmod 0755 "$stage/pkg"
+    cp "$LAB_PACKAGE" "$stage/pkg/bulwark-agents.deb"
+    chmod 0644 "$stage/pkg/bulwark-agents.deb"
+    echo "staged $stage/pkg/bulwark-agents.deb (from $LAB_PACKAGE)"
+else
+    for agent in vip drbd axigen; do
+        [ ! -f "$target/$agent" ] || put "$target/$agent" "$stage/resource.d/bulwark/$agent"
+    done
+    for f in "$target"/fence_bulwark_*; do
+        case $f in *.d) continue ;; esac   # cargo's dependency files
+        if [ -f "$f" ] && [ -x "$f" ]; then put "$f" "$stage/sbin/$(basename "$f")"; fi
+    done
+fi
 if [ "${LAB_DOUBLES:-0}" = 1 ]; then
     mkdir -p "$stage/bin" "$stage/resource.d/linbit"
     chmod 0755 "$stage/bin" "$stage/resource.d/linbit"

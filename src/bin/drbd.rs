@@ -5,7 +5,8 @@
 use bulwark::deadline::Deadline;
 use bulwark::drbd::agent::{
     check_clone_meta, check_resource_name, check_version_requirement, local_node_name,
-    outdate_self, promote_throttle, CloneMeta, LocalResource, Observed, OutdateSelf,
+    locate_shows_promoted_peer, outdate_on_stop, outdate_self, promote_throttle, CloneMeta,
+    LocalResource, Observed, OutdateSelf,
 };
 use bulwark::drbd::{
     needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
@@ -33,6 +34,11 @@ fn wfc_timeout(v: &str) -> Result<(), String> {
     }
 }
 
+/// drbd.ocf's default: the handler only removes a constraint this node placed, without
+/// waiting for another handler's lock.
+const UNFENCE_EXTRA_ARGS_DEFAULT: &str =
+    "--quiet --flock-required --flock-timeout 0 --unfence-only-if-owner-match";
+
 static PARAMS: &[Param] = &[
     Param::string("drbd_resource")
         .required()
@@ -55,24 +61,42 @@ static PARAMS: &[Param] = &[
         ),
     Param::boolean("stop_outdates_secondary").default("false").describe(
         "Outdate a Secondary that loses a Primary peer",
-        "When a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary (and that is not being stopped), mark the local data Outdated so it can never be promoted with stale data.",
+        "Mark the local data Outdated, so it can never be promoted with stale data, when a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary, and after this Secondary is stopped while Pacemaker reports another node Primary (in either case one not being stopped itself). As with drbd.ocf, this relies on Pacemaker's notify lists.",
     ),
+    Param::boolean("ignore_missing_notifications")
+        .default("false")
+        .describe(
+            "Allow the clone without notify=true",
+            "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere. validate-all does report it (6) unless this is set, where drbd.ocf's validate-all does not check.",
+        ),
     Param::string("wfc_timeout").default("5").check(wfc_timeout).describe(
         "Seconds to wait for the peer on start",
-        "After bringing the resource up, wait this long for the connection (wait-connect-resource with the same value for the degraded and outdated variants); 0 or empty does not wait.",
+        "After connecting on start, wait at most this long for the connection (DRBD 9: wait-connect-resource; 8.4: wait-connect per device; the same value for the degraded and outdated variants). 0 waits until the start operation's deadline, less a margin to report (drbd.ocf waits past it and fails the start); empty does not wait. Not connecting in time is no failure: the score says what the node knows.",
     ),
+    Param::boolean("unfence_if_all_uptodate")
+        .default("false")
+        .describe(
+            "Unfence the peer once everything is UpToDate",
+            "While Primary with every local and peer disk UpToDate, each monitor runs `drbdadm unfence-peer` (the resource's unfence-peer handler, e.g. bulwark-drbd-unfence-peer), in case a stale fencing constraint is still around. Its failure is logged, never fatal.",
+        ),
+    Param::string("unfence_extra_args")
+        .default(UNFENCE_EXTRA_ARGS_DEFAULT)
+        .describe(
+            "Options for the unfence-peer handler",
+            "Exported to the unfence-peer handler as OCF_RESKEY_unfence_extra_args (the handler reads them from there, as with drbd.ocf).",
+        ),
     Param::string("remove_master_score_if_peer_primary")
         .default("false")
         .check(peer_primary_rule)
         .describe(
             "Remove the score while a peer is Primary",
-            "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
+            "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups; read from crm_resource --locate in Pacemaker 2.1's spelling Promoted and the older Master, where drbd.ocf knows only Master and so removes the score for an expected Primary); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
         ),
     Param::boolean("fail_promote_early_if_peer_primary")
         .default("false")
         .describe(
             "Fail promote early while a peer is Primary",
-            "When a promote retry still sees a Primary peer, give up at once and remove the score instead of retrying until the timeout.",
+            "When a promote retry still sees a Primary peer that Pacemaker does not know about (promoted-max=1, crm_resource --locate shows no promoted instance), give up at once and remove the score instead of retrying until the timeout.",
         ),
     Param::boolean("connect_only_after_promote")
         .default("false")
@@ -85,24 +109,25 @@ static PARAMS: &[Param] = &[
         .check(check_version_requirement)
         .describe(
             "Minimum DRBD kernel module version",
-            "Refuse to start when the loaded DRBD module is older (x.y.z; empty: no check).",
+            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is older (x.y.z; empty: no check). Unlike drbd.ocf, monitor, demote, stop and notify do not check it: a changed requirement must not fail the running Primary. The default is 8.4.0 (drbd.ocf: 8.0.0): older modules print no status this agent reads.",
         ),
     Param::string("require_drbd_module_version_lt")
         .default("10.0.0")
         .check(check_version_requirement)
         .describe(
             "DRBD kernel module version must be below",
-            "Refuse to start when the loaded DRBD module is this version or newer (x.y.z; empty: no check).",
+            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is this version or newer (x.y.z; empty: no check); see require_drbd_module_version_ge.",
         ),
 ];
 
 static SPEC: AgentSpec = AgentSpec {
     name: "drbd",
     shortdesc: "Promotable clone of a DRBD resource",
-    longdesc: "Brings one DRBD resource up on every node of a promotable clone and makes one node Primary. The promotion score says where: 10000 with UpToDate data and nobody better, 1000 when the peer's data is unknown, 10 when only a peer has UpToDate data, none without quorum, with only Consistent data or with worse. Status comes from drbdsetup events2 (DRBD 9) or sh-status (8.4), parsed strictly: output it cannot read is a failure naming the text, never a promotion. Create it with `promotable notify=true`; pair it with bulwark-drbd-fence-peer / bulwark-drbd-unfence-peer as DRBD's fence-peer / unfence-peer handlers.",
+    longdesc: "Brings one DRBD resource up on every node of a promotable clone and makes one node Primary. The promotion score says where: 10000 with UpToDate data and nobody better, 1000 when the peer's data is unknown, 10 when only a peer has UpToDate data, none without quorum, with only Consistent data or with worse. Status comes from drbdsetup events2 (DRBD 9) or sh-status (8.4), parsed strictly: output it cannot read is a failure naming the text, never a promotion. Create it with `promotable notify=true`; pair it with bulwark-drbd-fence-peer / bulwark-drbd-unfence-peer as DRBD's fence-peer / unfence-peer handlers. A change of any parameter but drbd_resource is applied by reload (drbdadm adjust and a fresh score), never by demoting the Primary. Deliberate differences from ocf:linbit:drbd, each on the safe side (the project's docs/drbd-differences.md lists every one, generated by a side-by-side test): an Attaching or Negotiating local disk never counts as UpToDate (drbd.ocf's DRBD 9 path scores it 10000; here 10 when a peer has UpToDate data, else the score is left alone); a node that knows no peer with a disk scores 1000, not 10000; a peer state name this agent does not know reads as unknown (1000, where drbd.ocf counts it as known and gives 10000); an unknown local state name or unreadable status fails the monitor (1) and removes the score instead of scoring it as Consistent; invalid parameters are refused (6) instead of replaced by defaults; a monitor does not re-check require_drbd_module_version_* (start, promote, reload and validate-all do), so changing the requirement never fails the running Primary; wfc_timeout=0 waits only until the start deadline; promote and demote end by setting the score for the state they leave (drbd.ocf waits for the next monitor); a promote DRBD keeps refusing fails with DRBD's reason before the operation timeout (drbd.ocf retries until killed); demote or reload of a stopped instance answers 7, not 1; a clone that is not promotable (no promoted-max passed) is refused with 6 where drbd.ocf assumes promoted-max=1.",
     params: PARAMS,
     actions: &[
         ActionSpec::new("start", 240),
+        ActionSpec::new("reload", 30),
         ActionSpec::new("promote", 90),
         ActionSpec::new("demote", 90),
         ActionSpec::new("notify", 90),
@@ -119,7 +144,9 @@ struct Config {
     drbdconf: String,
     policy: ScorePolicy,
     stop_outdates_secondary: bool,
-    wfc_timeout: u32,
+    /// `None`: do not wait; `Some(0)`: wait until the deadline.
+    wfc_timeout: Option<u32>,
+    unfence_extra_args: String,
     fail_promote_early: bool,
     connect_only_after_promote: bool,
     version_ge: Option<DrbdVersion>,
@@ -182,6 +209,9 @@ impl Drbd {
             policy.pacemaker_knows_promoted_peer = pacemaker_knows_promoted_peer(ctx);
         }
         let decision = promotion_score(status, &policy);
+        if decision.unfence {
+            self.call_unfence(cfg, ctx);
+        }
         match decision.action {
             ScoreAction::Keep => {}
             ScoreAction::Set(n) => {
@@ -197,16 +227,42 @@ impl Drbd {
                 }
             }
             ScoreAction::Remove => {
+                // Deleted whatever the query says, as drbd.ocf does: a query that fails (CIB
+                // busy, timeout) must not leave this node promotable. The query only decides
+                // whether the change is worth a log line.
                 if promotion::get(ctx).is_some() {
                     ctx.log.info(&format!(
                         "promotion score removed: {} ({})",
                         decision.rule.describe(),
                         status.summary()
                     ));
-                    self.remove_score(ctx);
                 }
+                self.remove_score(ctx);
             }
         }
+    }
+
+    /// drbd.ocf's `call_unfence`: the handler decides whether a constraint is there to remove.
+    fn call_unfence(&self, cfg: &Config, ctx: &Context) {
+        let dl = ctx.deadline.reserve(Duration::from_secs(1));
+        if let Err(e) = cfg
+            .local
+            .tools
+            .unfence_peer(&cfg.local.name, &cfg.unfence_extra_args, &dl)
+        {
+            ctx.log
+                .info(&format!("unfence-peer {}: {e}", cfg.local.name));
+        }
+    }
+
+    /// Whether a Primary peer is one Pacemaker does not know about, in a single-Primary clone
+    /// (drbd.ocf's `unexpected_primary_rejects_promote`).
+    fn unexpected_primary(&self, cfg: &Config, ctx: &Context, status: &DrbdStatus) -> bool {
+        let f = status.facts();
+        cfg.policy.promoted_max == 1
+            && !f.primary
+            && f.some_peer_primary
+            && pacemaker_knows_promoted_peer(ctx) != Some(true)
     }
 
     fn remove_score(&self, ctx: &Context) {
@@ -239,15 +295,7 @@ impl Drbd {
             Err(e) => return Err(drbd_failure(&e)),
         }
         if let Some(v) = version {
-            if cfg.version_ge.is_some_and(|min| v < min)
-                || cfg.version_lt.is_some_and(|max| v >= max)
-            {
-                return Err(OcfError::installed(format!(
-                    "DRBD kernel module {v} is outside the required range [{}, {})",
-                    cfg.version_ge.map_or("any".into(), |x| x.to_string()),
-                    cfg.version_lt.map_or("any".into(), |x| x.to_string())
-                )));
-            }
+            self.check_module_version(cfg, v)?;
         }
         if ctx.meta.promoted_max() == Some(2) {
             match cfg.local.allows_two_primaries(&ctx.deadline) {
@@ -264,17 +312,30 @@ impl Drbd {
         Ok(OcfStatus::Success)
     }
 
+    /// `require_drbd_module_version_ge` / `_lt` against the running module.
+    fn check_module_version(&self, cfg: &Config, v: DrbdVersion) -> ActionResult {
+        if cfg.version_ge.is_some_and(|min| v < min) || cfg.version_lt.is_some_and(|max| v >= max) {
+            return Err(OcfError::installed(format!(
+                "DRBD kernel module {v} is outside the required range [{}, {})",
+                cfg.version_ge.map_or("any".into(), |x| x.to_string()),
+                cfg.version_lt.map_or("any".into(), |x| x.to_string())
+            )));
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    /// The notify lists `maybe_outdate_self` reads: promoted nodes (Pacemaker 2.1's name,
+    /// else the legacy one) and nodes being stopped.
+    fn promoted_and_stopping(ctx: &Context) -> (Vec<String>, Vec<String>) {
+        let mut promoted = ctx.meta.notify_list("promoted_uname");
+        if promoted.is_empty() {
+            promoted = ctx.meta.notify_list("master_uname");
+        }
+        (promoted, ctx.meta.notify_list("stop_uname"))
+    }
+
     fn maybe_outdate_self(&self, cfg: &Config, ctx: &Context, status: &DrbdStatus) {
-        let list = |a: &str, b: &str| {
-            let l = ctx.meta.notify_list(a);
-            if l.is_empty() {
-                ctx.meta.notify_list(b)
-            } else {
-                l
-            }
-        };
-        let promoted = list("promoted_uname", "master_uname");
-        let stopping = ctx.meta.notify_list("stop_uname");
+        let (promoted, stopping) = Self::promoted_and_stopping(ctx);
         match outdate_self(cfg.stop_outdates_secondary, &local_node_name(), status, &promoted, &stopping) {
             OutdateSelf::No => {}
             OutdateSelf::SplitBrain { primary_peer } => ctx.log.error(&format!(
@@ -295,22 +356,21 @@ impl Drbd {
     }
 }
 
-/// `crm_resource --locate`: whether Pacemaker runs a promoted instance on another node.
+/// `crm_resource --locate`: whether Pacemaker runs a promoted instance on another node
+/// (`None` when it cannot say). Not `--quiet`: that prints bare node names without roles.
 fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
     let rsc = ctx.instance.split(':').next().unwrap_or(&ctx.instance);
     let mut cmd = std::process::Command::new("crm_resource");
-    cmd.args(["--resource", rsc, "--locate", "--quiet"]);
+    cmd.args(["--resource", rsc, "--locate"]);
     let out =
         bulwark::process::run_captured(&mut cmd, ctx.deadline.cap(Duration::from_secs(10))).ok()?;
     if !out.status.success() {
         return None;
     }
-    let me = local_node_name();
-    Some(out.stdout_str().lines().any(|l| {
-        let mut w = l.split_whitespace();
-        let node = w.next().unwrap_or("");
-        node != me && w.any(|x| x == "Promoted" || x == "Master")
-    }))
+    Some(locate_shows_promoted_peer(
+        &out.stdout_str(),
+        &local_node_name(),
+    ))
 }
 
 impl bulwark::ocf::ResourceAgent for Drbd {
@@ -338,12 +398,18 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                 .map_err(configured)?;
         let version = |name: &str| p.non_empty(name).and_then(|v| DrbdVersion::parse(v).ok());
         if ctx.action != bulwark::ocf::Action::Stop {
+            // As drbd.ocf: notifications count as on when the notify variables are passed,
+            // and a monitor never checks them (a 6 there stops the clone everywhere).
+            let notify = ctx.meta.notify_enabled()
+                || p.flag("ignore_missing_notifications")
+                || ctx.meta.get("notify_start_uname").is_some()
+                || ctx.action == bulwark::ocf::Action::Monitor;
             check_clone_meta(&CloneMeta {
                 clone_max: ctx.meta.clone_max(),
                 clone_node_max: ctx.meta.clone_node_max(),
                 promoted_max: ctx.meta.promoted_max(),
                 promoted_node_max: ctx.meta.promoted_node_max(),
-                notify: ctx.meta.notify_enabled(),
+                notify,
             })
             .map_err(OcfError::configured)?;
         }
@@ -353,14 +419,18 @@ impl bulwark::ocf::ResourceAgent for Drbd {
             policy: ScorePolicy {
                 scores,
                 remove_if_peer_primary: rule,
+                unfence_if_all_uptodate: p.flag("unfence_if_all_uptodate"),
                 promoted_max: ctx.meta.promoted_max().unwrap_or(1),
                 ..ScorePolicy::default()
             },
             stop_outdates_secondary: p.flag("stop_outdates_secondary"),
             wfc_timeout: p
                 .non_empty("wfc_timeout")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+                .and_then(|v| v.trim().parse().ok()),
+            unfence_extra_args: p
+                .get("unfence_extra_args")
+                .unwrap_or(UNFENCE_EXTRA_ARGS_DEFAULT)
+                .to_string(),
             fail_promote_early: p.flag("fail_promote_early_if_peer_primary"),
             connect_only_after_promote: p.flag("connect_only_after_promote"),
             version_ge: version("require_drbd_module_version_ge"),
@@ -451,7 +521,8 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                 Observed::Down => {
                     // The resource is defined (checked above): a failure here is DRBD
                     // refusing the backing device, retried once.
-                    if let Err(e) = cfg.local.attach(version, &ctx.deadline) {
+                    let connect = !cfg.connect_only_after_promote;
+                    if let Err(e) = cfg.local.attach(version, connect, &ctx.deadline) {
                         attach_failures += 1;
                         if attach_failures >= 2 {
                             return Err(OcfError::generic(format!("cannot attach {name}: {e}")));
@@ -471,11 +542,19 @@ impl bulwark::ocf::ResourceAgent for Drbd {
         if !cfg.connect_only_after_promote {
             if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
                 ctx.log.warn(&format!("connecting {name}: {e}"));
-            } else if cfg.wfc_timeout > 0 && version.is_v9() {
-                // (8.4 has no wait-connect-resource; its start does not wait.)
-                // Not waiting is no failure: the peer may be down; the score says so.
-                let dl = ctx.deadline.reserve(Duration::from_secs(2));
-                if let Err(e) = tools.wait_connect_resource(name, cfg.wfc_timeout, &dl) {
+            } else if let Some(wfc) = cfg.wfc_timeout {
+                // Not connecting is no failure: the peer may be down; the score says so.
+                // The margin leaves time to read the state and set the score.
+                let dl = ctx.deadline.reserve(Duration::from_secs(3));
+                let waited = if version.is_v9() {
+                    tools.wait_connect_resource(name, wfc, &dl)
+                } else {
+                    cfg.local
+                        .devices(None, &dl)
+                        .iter()
+                        .try_for_each(|dev| tools.wait_connect_device(dev, wfc, &dl))
+                };
+                if let Err(e) = waited {
                     ctx.log.info(&format!("{name} not connected yet: {e}"));
                 }
             }
@@ -523,13 +602,25 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                 sleep_within(&ctx.deadline, RETRY_PAUSE);
             }
         };
-        self.remove_score(ctx);
-        result?;
-        if cfg.stop_outdates_secondary {
-            if let Ok((_, Observed::Up(s))) = cfg.local.observe(&ctx.deadline) {
-                self.maybe_outdate_self(cfg, ctx, &s);
+        if result.is_ok() {
+            let (promoted, stopping) = Self::promoted_and_stopping(ctx);
+            if let Some(peer) = outdate_on_stop(
+                cfg.stop_outdates_secondary,
+                &local_node_name(),
+                &promoted,
+                &stopping,
+            ) {
+                // The resource is down: drbdadm marks the on-disk metadata.
+                ctx.log.warn(&format!(
+                    "stopped while {peer} is Primary: outdating the local data of {name}"
+                ));
+                if let Err(e) = tools.outdate(name, &ctx.deadline) {
+                    ctx.log.warn(&e.to_string());
+                }
             }
         }
+        self.remove_score(ctx);
+        result?;
         Ok(OcfStatus::Success)
     }
 
@@ -540,6 +631,8 @@ impl bulwark::ocf::ResourceAgent for Drbd {
         let name = &cfg.local.name;
         let tools = &cfg.local.tools;
         let mut tries = 0u32;
+        // Giving up on an unexpected Primary removes the score and keeps it removed.
+        let mut rescore = true;
         let result: ActionResult = loop {
             let status = match self.observe(cfg, ctx) {
                 Ok((_, Observed::Up(s))) => s,
@@ -558,12 +651,18 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                 }
                 break Ok(OcfStatus::Success);
             }
-            if tries > 0 && cfg.fail_promote_early && status.facts().some_peer_primary {
-                self.remove_score(ctx);
-                break Err(OcfError::generic(format!(
-                    "peer node already/still Primary for {name}: {}",
-                    status.summary()
-                )));
+            if tries > 0 && self.unexpected_primary(cfg, ctx, &status) {
+                if cfg.fail_promote_early {
+                    self.remove_score(ctx);
+                    rescore = false;
+                    break Err(OcfError::generic(format!(
+                        "peer node already/still Primary for {name}: {}",
+                        status.summary()
+                    )));
+                }
+                if tries == 1 {
+                    ctx.log.info(&format!("peer node already/still Primary for {name}; promote will likely need several attempts"));
+                }
             }
             tries += 1;
             match tools.primary(name, &ctx.deadline) {
@@ -583,8 +682,10 @@ impl bulwark::ocf::ResourceAgent for Drbd {
                 }
             }
         };
-        let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
-        self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        if rescore {
+            let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
+            self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        }
         if result.is_err() {
             // Anti-loop: Pacemaker retries a failed promote at once.
             let keep = Duration::from_millis(500);
@@ -617,6 +718,34 @@ impl bulwark::ocf::ResourceAgent for Drbd {
         }
     }
 
+    /// A parameter changed (or an admin asked): `drbdadm adjust` applies a changed DRBD
+    /// configuration, and the score is recomputed with the new parameters. The Primary stays
+    /// Primary. With connect_only_after_promote a Secondary stays disconnected (DRBD 9
+    /// `adjust --skip-net`; 8.4 has no such adjust, so nothing is adjusted there).
+    fn reload(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let (version, observed) = self.observe(cfg, ctx)?;
+        let Observed::Up(status) = observed else {
+            self.remove_score(ctx);
+            return Err(OcfError::not_running(format!("{name} is not running")));
+        };
+        if let Some(v) = version {
+            self.check_module_version(cfg, v)?;
+        }
+        let offline = cfg.connect_only_after_promote && status.role != Role::Primary;
+        let adjusted = match (offline, version.is_some_and(DrbdVersion::is_v9)) {
+            (false, _) => cfg.local.tools.adjust(name, false, &ctx.deadline),
+            (true, true) => cfg.local.tools.adjust(name, true, &ctx.deadline),
+            (true, false) => Ok(()),
+        };
+        if let Err(e) = adjusted {
+            ctx.log.warn(&format!("adjust {name}: {e}"));
+        }
+        let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
+        self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        Ok(OcfStatus::Success)
+    }
+
     fn notify(&self, cfg: &Config, ctx: &Context) -> ActionResult {
         let kind = ctx.meta.notify_type().unwrap_or("");
         let op = ctx.meta.notify_operation().unwrap_or("");
@@ -632,9 +761,21 @@ impl bulwark::ocf::ResourceAgent for Drbd {
             }
         }
         if kind == "post" {
-            if let Ok((_, Observed::Up(s))) = cfg.local.observe(&ctx.deadline) {
-                self.update_score(cfg, ctx, Some(&s));
-                self.maybe_outdate_self(cfg, ctx, &s);
+            match cfg.local.observe(&ctx.deadline) {
+                Ok((_, Observed::Up(s))) => {
+                    self.update_score(cfg, ctx, Some(&s));
+                    self.maybe_outdate_self(cfg, ctx, &s);
+                }
+                // Not running here: no score, as a monitor would conclude.
+                Ok(_) => self.remove_score(ctx),
+                // A notify never fails; the next monitor reports it. Data we cannot read
+                // must not keep this node promotable meanwhile.
+                Err(e) => {
+                    if matches!(e, DrbdError::Parse(_)) {
+                        self.remove_score(ctx);
+                    }
+                    ctx.log.warn(&e.to_string());
+                }
             }
         }
         Ok(OcfStatus::Success)

@@ -17,9 +17,10 @@
 use bulwark::fence::{self, spec, FenceAgent, FenceError, FenceSpec, PowerSwitch, Request};
 use bulwark::params::{Param, Values};
 use bulwark::proto::snmp::model::{by_id, CustomModel};
-use bulwark::proto::snmp::switch::fit_target;
+use bulwark::proto::snmp::switch::{fit_target, split_unit};
 use bulwark::proto::snmp::{
-    AuthProtocol, Credentials, ModelChoice, PduDevice, PduSwitch, PrivProtocol, Target, UsmUser,
+    AuthProtocol, Credentials, ModelChoice, PduDevice, PduError, PduSwitch, PrivProtocol, Target,
+    UsmUser,
 };
 use bulwark::secret::Secret;
 
@@ -68,6 +69,15 @@ static SNMP: &[Param] = &[
             "Specifies SNMP version to use (1,2c,3)",
             "SNMP version. The default 2c reports a missing outlet as missing (never as off) and walks tables with GETBULK.",
         ),
+    Param::string("snmpget_path")
+        .hint("path")
+        .describe("Path to snmpget", "Accepted for compatibility with fence_apc_snmp, without effect: SNMP is spoken in-process, no net-snmp tool is run."),
+    Param::string("snmpset_path")
+        .hint("path")
+        .describe("Path to snmpset", "Accepted for compatibility with fence_apc_snmp, without effect."),
+    Param::string("snmpwalk_path")
+        .hint("path")
+        .describe("Path to snmpwalk", "Accepted for compatibility with fence_apc_snmp, without effect."),
     Param::string("community")
         .secret()
         .short('c')
@@ -90,6 +100,7 @@ static LOGIN_V3: &[Param] = &[
         "snmp_auth_prot",
         &["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"],
     )
+    .synonyms(&[("SHA1", "SHA")])
     .short('b')
     .hint("prot")
     .describe(
@@ -100,6 +111,7 @@ static LOGIN_V3: &[Param] = &[
         "snmp_priv_prot",
         &["DES", "AES", "AES-192", "AES-256", "AES-192-C", "AES-256-C"],
     )
+    .synonyms(&[("AES128", "AES")])
     .short('B')
     .hint("prot")
     .describe(
@@ -145,7 +157,7 @@ static MODEL: &[Param] = &[
         .hint("unit")
         .describe(
             "Daisy-chain unit, PDU id or switch number",
-            "The {u} of the model's OIDs: Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1). Default: the model's.",
+            "Which unit of linked or daisy-chained PDUs holds the outlet: APC rPDU2 linked unit (module 1, 2 …; plug is then the outlet number on that unit), Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1), Tripp Lite device (1). plug=2:5 is the same as switch=2 plug=5. Refused on single-unit models (apc-masterswitch, apc-rpdu, eaton-epdu, eaton-switched) unless it is 1. Default: the model's.",
         ),
     Param::string("status_oid")
         .check(oid)
@@ -261,6 +273,28 @@ fn custom_model(v: &Values) -> Result<CustomModel, FenceError> {
     })
 }
 
+/// The unit from `switch`/`unit` and from `switch:outlet` plugs; they must all agree, since
+/// one run talks to one unit.
+fn plug_unit(req: &Request) -> Result<Option<u32>, FenceError> {
+    let mut unit = req
+        .values
+        .integer("unit")
+        .and_then(|u| u32::try_from(u).ok());
+    for p in &req.plugs {
+        if let Some((u, _)) = split_unit(p) {
+            match unit {
+                Some(have) if have != u => {
+                    return Err(FenceError::new(format!(
+                        "plug '{p}' names unit {u} but unit {have} is already asked for; one run switches outlets of one unit"
+                    )))
+                }
+                _ => unit = Some(u),
+            }
+        }
+    }
+    Ok(unit)
+}
+
 fn model_choice(v: &Values) -> Result<ModelChoice, FenceError> {
     match v.get("model").map(str::trim).unwrap_or("auto") {
         "auto" | "" => Ok(ModelChoice::Detect),
@@ -281,7 +315,7 @@ fn priv_password(req: &Request) -> Result<Option<Secret>, FenceError> {
         return Ok(Some(Secret::from(p)));
     }
     if let Some(path) = given(v, "snmp_priv_passwd_file") {
-        return Secret::from_file(std::path::Path::new(path))
+        return Secret::first_line_of_file(std::path::Path::new(path))
             .map(Some)
             .map_err(FenceError::new);
     }
@@ -350,7 +384,18 @@ impl FenceAgent for Pdu {
     /// credentials the SNMP version needs are configured (without reading them).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
         let v = &req.values;
-        model_choice(v)?;
+        let unit = plug_unit(req)?;
+        if let (ModelChoice::Given(m), Some(u)) = (model_choice(v)?, unit) {
+            if !m.has_units() && u != 1 {
+                return Err(FenceError::new(
+                    PduError::NoUnits {
+                        model: m.id.to_string(),
+                        unit: u,
+                    }
+                    .to_string(),
+                ));
+            }
+        }
         match v.get("snmp_version").unwrap_or("2c") {
             "3" => {
                 if given(v, "username").is_none() {
@@ -406,11 +451,12 @@ impl FenceAgent for Pdu {
             .integer("ipport")
             .and_then(|p| u16::try_from(p).ok())
             .unwrap_or(161);
-        let target = Target::resolve(host, port).map_err(|e| FenceError::new(e.to_string()))?;
+        let target = Target::resolve_within(host, port, &req.login_deadline())
+            .map_err(|e| FenceError::new(e.to_string()))?;
         let target: Target = fit_target(target, req.login_timeout);
         let creds = credentials(req)?;
         let choice = model_choice(v)?;
-        let unit = v.integer("unit").and_then(|u| u32::try_from(u).ok());
+        let unit = plug_unit(req)?;
         req.log.debug(&format!(
             "connecting to {} ({creds:?}), {} ms per attempt, {} retries",
             target.addr,
@@ -460,6 +506,35 @@ mod tests {
                 assert_eq!(sec_level(&values(&explicit)), "noAuthNoPriv");
             }
         }
+    }
+
+    /// fencing.py upper-cases choices before comparing, net-snmp takes `SHA256` for `SHA-256`:
+    /// every such spelling reaches the SNMP code as the declared option.
+    #[test]
+    fn choice_spellings_of_fencing_py_and_net_snmp() {
+        for (name, raw, want) in [
+            ("snmp_auth_prot", "sha", "SHA"),
+            ("snmp_auth_prot", "SHA1", "SHA"),
+            ("snmp_auth_prot", "SHA256", "SHA-256"),
+            ("snmp_auth_prot", "sha-512", "SHA-512"),
+            ("snmp_auth_prot", "md5", "MD5"),
+            ("snmp_sec_level", "authpriv", "authPriv"),
+            ("snmp_sec_level", "AUTHNOPRIV", "authNoPriv"),
+            ("snmp_version", "2C", "2c"),
+            ("snmp_priv_prot", "aes", "AES"),
+            ("snmp_priv_prot", "AES128", "AES"),
+            ("snmp_priv_prot", "AES256", "AES-256"),
+            ("snmp_priv_prot", "aes256c", "AES-256-C"),
+            ("snmp_priv_prot", "des", "DES"),
+            ("method", "CYCLE", "cycle"),
+            ("method", "OnOff", "onoff"),
+        ] {
+            let v = values(&[("ip", "x"), (name, raw)]);
+            assert_eq!(v.get(name), Some(want), "{name}={raw}");
+            assert!(v.validate().is_ok(), "{name}={raw}");
+        }
+        let v = values(&[("ip", "x"), ("snmp_auth_prot", "SHA3")]);
+        assert!(v.validate().is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ static PARAMS: &[Param] = &[
         .aliases(&["netmask"])
         .describe(
             "Prefix length",
-            "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address.",
+            "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address; 64 for an IPv6 link-local address (fe80::/10, which needs nic and no route).",
         ),
     Param::string("nic").describe(
         "Network interface",
@@ -112,10 +112,15 @@ fn net_failure(e: NetError) -> OcfError {
             ..
         } => OcfError::perm(format!("{e} (needs root / CAP_NET_ADMIN)")),
         NetError::Config(_) => OcfError::configured(e.to_string()),
-        // The nic or the route belongs to this node's network: another node may have it.
-        NetError::NoSuchInterface(_) | NetError::NoConnectedRoute { .. } => {
-            OcfError::installed(e.to_string())
-        }
+        // A missing interface is a property of this node: another node may have it.
+        NetError::NoSuchInterface(_) => OcfError::installed(e.to_string()),
+        // A missing route is network state, not a missing component, and is usually the same
+        // on every node (a wrong ip; a base address NetworkManager or ifupdown dropped on
+        // carrier loss). 5 is a hard error, never retried on the node until a cleanup, so
+        // every node would end up banned; 1 is soft, recovered by the admin's own
+        // start-failure-is-fatal / migration-threshold / failure-timeout policy. IPaddr2's
+        // findif answers 1 here too.
+        NetError::NoConnectedRoute { .. } => OcfError::generic(e.to_string()),
         _ => OcfError::generic(e.to_string()),
     }
 }

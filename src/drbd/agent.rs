@@ -132,8 +132,36 @@ pub enum OutdateSelf {
     SplitBrain { primary_peer: String },
 }
 
-/// The `maybe_outdate_self` decision. `promoted` and `stopping` are the notify lists
+/// The node Pacemaker reports as promoted other than this one, unless it is being stopped
+/// (then the list is stale). `promoted` and `stopping` are the notify lists
 /// (`promoted_uname` / `stop_uname`); node names compare case-insensitively as in drbd.ocf.
+pub fn primary_peer<'a>(
+    local_node: &str,
+    promoted: &'a [String],
+    stopping: &[String],
+) -> Option<&'a String> {
+    let peer = promoted
+        .iter()
+        .find(|n| !n.eq_ignore_ascii_case(local_node))?;
+    (!stopping.iter().any(|s| s == peer)).then_some(peer)
+}
+
+/// After a successful stop with `stop_outdates_secondary`: the Primary peer whose existence
+/// makes this (now down, so no longer connected) node outdate its data, as drbd.ocf's
+/// `drbd_stop` does.
+pub fn outdate_on_stop(
+    enabled: bool,
+    local_node: &str,
+    promoted: &[String],
+    stopping: &[String],
+) -> Option<String> {
+    if !enabled {
+        return None;
+    }
+    primary_peer(local_node, promoted, stopping).cloned()
+}
+
+/// The `maybe_outdate_self` decision of a post-notification.
 pub fn outdate_self(
     enabled: bool,
     local_node: &str,
@@ -144,15 +172,9 @@ pub fn outdate_self(
     if !enabled || !status.facts().pdsk_any_unknown {
         return OutdateSelf::No;
     }
-    let Some(peer) = promoted
-        .iter()
-        .find(|n| !n.eq_ignore_ascii_case(local_node))
-    else {
+    let Some(peer) = primary_peer(local_node, promoted, stopping) else {
         return OutdateSelf::No;
     };
-    if stopping.iter().any(|s| s == peer) {
-        return OutdateSelf::No;
-    }
     if status.role == Role::Primary {
         return OutdateSelf::SplitBrain {
             primary_peer: peer.clone(),
@@ -161,6 +183,25 @@ pub fn outdate_self(
     OutdateSelf::Outdate {
         primary_peer: peer.clone(),
     }
+}
+
+/// Whether `crm_resource --resource R --locate` shows a promoted instance on a node other
+/// than `local_node`. Read without `--quiet`: quiet output is bare node names, no role
+/// (`resource_search_list_default` in Pacemaker's `pcmk_output.c`). Lines read `resource R is
+/// running on: node2 Promoted` (Pacemaker 2.1) or `… node2 Master` (older, or built with 2.0
+/// compatibility); drbd.ocf's sed knows only `Master`. Node names compare case-insensitively,
+/// as drbd.ocf's `grep -vix` does.
+pub fn locate_shows_promoted_peer(output: &str, local_node: &str) -> bool {
+    output.lines().any(|line| {
+        let Some((_, rest)) = line.split_once("is running on:") else {
+            return false;
+        };
+        let mut words = rest.split_whitespace();
+        let node = words.next().unwrap_or("");
+        !node.is_empty()
+            && !node.eq_ignore_ascii_case(local_node)
+            && words.any(|w| w == "Promoted" || w == "Master")
+    })
 }
 
 /// This node's name as the peer and Pacemaker's notify lists spell it (`uname -n`); empty
@@ -252,11 +293,27 @@ impl LocalResource {
     }
 
     /// Brings the resource up: DRBD 9 `adjust --skip-net` (creates the resource and minors,
-    /// attaches; connecting is left to start). 8.4 has neither `--skip-net` nor an attach that
-    /// creates the minor ("(127) Device minor not allocated", seen on the real module), so
-    /// there `adjust` creates, attaches and connects in one step.
-    pub fn attach(&self, version: DrbdVersion, deadline: &Deadline) -> Result<(), DrbdError> {
-        self.tools.adjust(&self.name, version.is_v9(), deadline)
+    /// attaches; connecting is left to start). 8.4 has no `--skip-net`, and its `attach` alone
+    /// does not create the minor ("(127) Device minor not allocated", seen on the real
+    /// module), so there `adjust` creates, attaches and connects in one step — unless
+    /// `connect` is false (`connect_only_after_promote`): then drbd.ocf's 8.4 sequence
+    /// `new-resource`, `new-minor`, `attach`, which leaves the network unconfigured.
+    pub fn attach(
+        &self,
+        version: DrbdVersion,
+        connect: bool,
+        deadline: &Deadline,
+    ) -> Result<(), DrbdError> {
+        if version.is_v9() {
+            return self.tools.adjust(&self.name, true, deadline);
+        }
+        if connect {
+            return self.tools.adjust(&self.name, false, deadline);
+        }
+        for step in ["new-resource", "new-minor", "attach"] {
+            self.tools.drbdadm(&[step, &self.name], deadline)?;
+        }
+        Ok(())
     }
 
     /// Loads the kernel module (`modprobe -s drbd <drbdadm sh-mod-parms>`).
@@ -415,6 +472,27 @@ mod tests {
     }
 
     #[test]
+    fn locate_output_names_the_promoted_node() {
+        let two = "resource mailstore is running on: node1\nresource mailstore is running on: node2 Promoted\n";
+        assert!(locate_shows_promoted_peer(two, "node1"));
+        assert!(!locate_shows_promoted_peer(two, "NODE2"), "ourselves");
+        assert!(locate_shows_promoted_peer(
+            "resource mailstore is running on: node2 Master\n",
+            "node1"
+        ));
+        // --quiet prints bare names: no role, so never a promoted peer.
+        assert!(!locate_shows_promoted_peer("node1\nnode2\n", "node1"));
+        assert!(!locate_shows_promoted_peer(
+            "resource mailstore is running on: node2\n",
+            "node1"
+        ));
+        assert!(!locate_shows_promoted_peer(
+            "resource mailstore is NOT running\n",
+            "node1"
+        ));
+    }
+
+    #[test]
     fn throttle_never_exceeds_the_deadline() {
         let s = Duration::from_secs;
         assert_eq!(promote_throttle(s(1), s(60)), s(14));
@@ -493,5 +571,12 @@ mod tests {
                 primary_peer: "node2".into()
             }
         );
+        assert_eq!(
+            outdate_on_stop(true, "node1", &p, &[]),
+            Some("node2".into())
+        );
+        assert_eq!(outdate_on_stop(false, "node1", &p, &[]), None);
+        assert_eq!(outdate_on_stop(true, "node1", &p, &v(&["node2"])), None);
+        assert_eq!(outdate_on_stop(true, "node1", &v(&["Node1"]), &[]), None);
     }
 }

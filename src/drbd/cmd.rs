@@ -242,8 +242,20 @@ impl DrbdTools {
         deadline: &Deadline,
         limit: Duration,
     ) -> Result<Captured, DrbdError> {
+        self.run_env(program, pre, args, &[], deadline, limit)
+    }
+
+    fn run_env(
+        &self,
+        program: &Path,
+        pre: &[OsString],
+        args: &[&str],
+        env: &[(&str, &str)],
+        deadline: &Deadline,
+        limit: Duration,
+    ) -> Result<Captured, DrbdError> {
         let mut cmd = Command::new(program);
-        cmd.args(pre).args(args);
+        cmd.args(pre).args(args).envs(env.iter().copied());
         // drbdadm warns on stderr about userland/kernel version mismatches on every call.
         cmd.env("DRBD_DONT_WARN_ON_VERSION_MISMATCH", "1");
         let out = run_captured(&mut cmd, deadline.cap(limit)).map_err(DrbdError::Run)?;
@@ -393,6 +405,42 @@ impl DrbdTools {
     /// `drbdadm outdate R`: mark the local data Outdated (only a Secondary can).
     pub fn outdate(&self, resource: &str, deadline: &Deadline) -> Result<(), DrbdError> {
         self.drbdadm(&["outdate", resource], deadline).map(drop)
+    }
+
+    /// `drbdadm unfence-peer R`: DRBD runs the resource's unfence-peer handler, which reads
+    /// its options from `OCF_RESKEY_unfence_extra_args` (drbd.ocf's `call_unfence` contract).
+    pub fn unfence_peer(
+        &self,
+        resource: &str,
+        extra_args: &str,
+        deadline: &Deadline,
+    ) -> Result<(), DrbdError> {
+        let pre = self.adm_prefix();
+        self.run_env(
+            &self.drbdadm,
+            &pre,
+            &["unfence-peer", resource],
+            &[("OCF_RESKEY_unfence_extra_args", extra_args)],
+            deadline,
+            deadline.remaining(),
+        )
+        .map(drop)
+    }
+
+    /// DRBD 8.4 `drbdsetup wait-connect DEVICE --wfc-timeout=N --degr-wfc-timeout=N
+    /// --outdated-wfc-timeout=N` (8.4 waits per device; 0 waits until the deadline).
+    pub fn wait_connect_device(
+        &self,
+        device: &Path,
+        wfc_timeout_s: u32,
+        deadline: &Deadline,
+    ) -> Result<(), DrbdError> {
+        let dev = device.to_string_lossy();
+        let a = format!("--wfc-timeout={wfc_timeout_s}");
+        let b = format!("--degr-wfc-timeout={wfc_timeout_s}");
+        let c = format!("--outdated-wfc-timeout={wfc_timeout_s}");
+        self.drbdsetup(&["wait-connect", &dev, &a, &b, &c], deadline)
+            .map(drop)
     }
 
     /// `drbdsetup wait-connect-resource R --wfc-timeout=N --degr-wfc-timeout=N

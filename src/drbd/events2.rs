@@ -56,6 +56,15 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// A peer's state field: required, but a name we do not know reads as `unknown`.
+    fn peer_state<T: FromStr<Err = super::status::UnknownState>>(
+        &self,
+        key: &str,
+        unknown: T,
+    ) -> Result<T, ParseError> {
+        Ok(self.require(key)?.parse().unwrap_or(unknown))
+    }
+
     fn number(&self, key: &str) -> Result<Option<u32>, ParseError> {
         match self.get(key) {
             None => Ok(None),
@@ -140,8 +149,8 @@ pub fn parse_events2(resource: &str, text: &str) -> Result<Option<DrbdStatus>, P
                 st.peers.push(Peer {
                     node_id: fields.number("peer-node-id")?,
                     name: fields.require("conn-name")?.to_string(),
-                    connection: fields.state::<ConnectionState>("connection")?,
-                    role: fields.state::<Role>("role")?,
+                    connection: fields.peer_state("connection", ConnectionState::Unknown)?,
+                    role: fields.peer_state("role", Role::Unknown)?,
                     volumes: Vec::new(),
                 });
             }
@@ -152,16 +161,12 @@ pub fn parse_events2(resource: &str, text: &str) -> Result<Option<DrbdStatus>, P
                     volume: fields
                         .number("volume")?
                         .ok_or_else(|| ParseError::new(SOURCE, "missing volume", line))?,
-                    replication: fields.state::<ReplicationState>("replication")?,
-                    disk: fields.state::<DiskState>("peer-disk")?,
+                    replication: fields.peer_state("replication", ReplicationState::Unknown)?,
+                    disk: fields.peer_state("peer-disk", DiskState::DUnknown)?,
                     client: fields.yes_no("peer-client")?.unwrap_or(false),
                     resync_suspended: fields.get("resync-suspended").is_some_and(|v| v != "no"),
-                    done: match fields.get("done") {
-                        None => None,
-                        Some(v) => Some(v.parse::<f64>().map_err(|_| {
-                            ParseError::new(SOURCE, format!("done \"{v}\" is not a number"), line)
-                        })?),
-                    },
+                    // Progress is informational only.
+                    done: fields.get("done").and_then(|v| v.parse::<f64>().ok()),
                 };
                 let st = owner(&mut status, line)?;
                 let peer = st
@@ -216,6 +221,25 @@ exists -\n";
         assert_eq!(st.peers[0].node_id, Some(1));
         assert_eq!(st.peers[0].volumes[0].disk, DiskState::UpToDate);
         assert!(st.all_up_to_date());
+    }
+
+    #[test]
+    fn unknown_peer_names_read_as_unknown_but_local_ones_fail() {
+        let future = DIGEST
+            .replace("connection:Connected", "connection:Federated")
+            .replace("role:Secondary\nexists peer", "role:Arbiter\nexists peer")
+            .replace("replication:Established", "replication:Mirroring")
+            .replace("peer-disk:UpToDate", "peer-disk:Pristine");
+        let st = parse_events2("R", &future).unwrap().unwrap();
+        let p = &st.peers[0];
+        assert_eq!(p.connection, ConnectionState::Unknown);
+        assert_eq!(p.role, Role::Unknown);
+        assert_eq!(p.volumes[0].replication, ReplicationState::Unknown);
+        assert_eq!(p.volumes[0].disk, DiskState::DUnknown);
+        assert!(st.facts().pdsk_any_unknown);
+        let local = DIGEST.replace("disk:UpToDate client", "disk:Pristine client");
+        let err = parse_events2("R", &local).unwrap_err().to_string();
+        assert!(err.contains("Pristine"), "{err}");
     }
 
     #[test]

@@ -3,9 +3,13 @@
 //! An array of resources (`resource_status_json` and friends in LINBIT/drbd-utils
 //! `user/v9/drbdsetup.c`). Key style is mixed: `peer_devices` uses an underscore, everything
 //! we read otherwise uses hyphens. Fields we do not read are ignored; the fields we do read
-//! must be present and hold known names.
+//! must be present, and this node's must hold known names (a peer's unknown name reads as
+//! unknown: see [`crate::drbd::status`]).
 
-use super::status::{DrbdStatus, ParseError, Peer, PeerVolume, Role, UnknownState, Volume};
+use super::status::{
+    ConnectionState, DiskState, DrbdStatus, ParseError, Peer, PeerVolume, ReplicationState, Role,
+    UnknownState, Volume,
+};
 use serde::Deserialize;
 
 const SOURCE: &str = "drbdsetup status --json";
@@ -102,15 +106,21 @@ pub fn parse_status_json(resource: &str, text: &str) -> Result<Option<DrbdStatus
         let mut peer = Peer {
             node_id: c.peer_node_id,
             name: c.name,
-            connection: state(&c.connection_state, "connection-state")?,
-            role: state(&c.peer_role, "peer-role")?,
+            connection: c
+                .connection_state
+                .parse()
+                .unwrap_or(ConnectionState::Unknown),
+            role: c.peer_role.parse().unwrap_or(Role::Unknown),
             volumes: Vec::with_capacity(c.peer_devices.len()),
         };
         for pd in c.peer_devices {
             peer.volumes.push(PeerVolume {
                 volume: pd.volume,
-                replication: state(&pd.replication_state, "replication-state")?,
-                disk: state(&pd.peer_disk_state, "peer-disk-state")?,
+                replication: pd
+                    .replication_state
+                    .parse()
+                    .unwrap_or(ReplicationState::Unknown),
+                disk: pd.peer_disk_state.parse().unwrap_or(DiskState::DUnknown),
                 client: pd.peer_client,
                 resync_suspended: pd.resync_suspended.is_some_and(|s| s != "no"),
                 done: pd.percent_resync_done,
@@ -124,7 +134,6 @@ pub fn parse_status_json(resource: &str, text: &str) -> Result<Option<DrbdStatus
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drbd::status::DiskState;
 
     #[test]
     fn reads_a_minimal_array_and_rejects_unknown_names() {
@@ -138,9 +147,13 @@ mod tests {
         assert_eq!(parse_status_json("r1", ok).unwrap(), None);
         assert_eq!(parse_status_json("r0", "[\n]\n\n").unwrap(), None);
 
-        let bad = ok.replace("Inconsistent", "Inconsistant");
+        // A peer's unknown name reads as unknown; this node's is an error.
+        let peer = ok.replace("Inconsistent", "Inconsistant");
+        let st = parse_status_json("r0", &peer).unwrap().unwrap();
+        assert_eq!(st.peers[0].volumes[0].disk, DiskState::DUnknown);
+        let bad = ok.replace("\"disk-state\":\"UpToDate\"", "\"disk-state\":\"Uptodate\"");
         let err = parse_status_json("r0", &bad).unwrap_err().to_string();
-        assert!(err.contains("Inconsistant"), "{err}");
+        assert!(err.contains("Uptodate"), "{err}");
         let err = parse_status_json("r0", "[{\"name\":\"r0\"")
             .unwrap_err()
             .to_string();

@@ -4,7 +4,10 @@
 //! different shapes; both parsers produce a [`DrbdStatus`], so scoring and the agent never see
 //! which tool printed it. State names are parsed strictly: a name we do not know is an error
 //! carrying the offending text, never a default (a default could promote on data we did not
-//! understand).
+//! understand) — for this node's own fields. A peer's fields are read tolerantly: a name we do
+//! not know reads as unknown (`DUnknown`, role `Unknown`, connection/replication `Unknown`),
+//! which only ever lowers the score, so a DRBD release with a new state name does not make
+//! every node's monitor fail at once.
 
 use std::fmt;
 use std::str::FromStr;
@@ -152,6 +155,9 @@ drbd_enum!(
         TearDown,
         Connecting,
         Connected,
+        /// A name this build does not know (a later DRBD release): read for a peer's
+        /// connection instead of failing the monitor. DRBD never prints it.
+        Unknown,
     }
 );
 
@@ -173,6 +179,8 @@ drbd_enum!(
         PausedSyncT,
         Ahead,
         Behind,
+        /// A name this build does not know (a later DRBD release); DRBD never prints it.
+        Unknown,
     }
 );
 

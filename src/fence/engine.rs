@@ -36,6 +36,17 @@ pub trait PowerSwitch {
             "this device has no power-cycle command; use method=onoff",
         ))
     }
+    /// True when a plug that reads OFF may still be switched on by a command the device has
+    /// pending (the "on" half of a PDU's reboot): `off` then sends the off command whatever
+    /// the first reading says, and confirms it.
+    fn resends_off(&self) -> bool {
+        false
+    }
+    /// Checks that `plug` names something this device can switch, before any command is
+    /// sent for any plug (a typo in the second of two plugs must not follow a switched first).
+    fn check_plug(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
+        self.power_state(plug, deadline).map(|_| ())
+    }
     /// Every outlet with its name (multi-outlet devices).
     fn list(&mut self, _deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
         Err(FenceError::new(
@@ -173,6 +184,28 @@ pub fn power_off(
     timing: &Timing,
     deadline: Deadline,
 ) -> Result<Outcome, FenceError> {
+    if sw.resends_off() {
+        if plugs.is_empty() {
+            return Err(no_plug());
+        }
+        for p in plugs {
+            sw.check_plug(p, deadline)?;
+        }
+        // A reading in between states (pending, cycling) is no reason not to switch off.
+        let was_off: Vec<bool> = plugs
+            .iter()
+            .map(|p| matches!(sw.power_state(p, deadline), Ok(PowerState::Off)))
+            .collect();
+        for p in plugs {
+            sw.set_power(p, PowerState::Off, deadline)?;
+        }
+        confirm(sw, plugs, PowerState::Off, timing, deadline)?;
+        if was_off.iter().all(|o| *o) {
+            return Ok(Outcome::AlreadyOff);
+        }
+        settle(timing, deadline);
+        return Ok(Outcome::PoweredOff);
+    }
     let states = read_all(sw, plugs, deadline)?;
     if states.iter().all(|s| *s == PowerState::Off) {
         return Ok(Outcome::AlreadyOff);
@@ -203,7 +236,7 @@ pub fn power_on(
         let mut sent = Ok(());
         for p in plugs {
             // A plug that is already on just gets a harmless repeat of the command.
-            if let Err(e) = sw.set_power(p, PowerState::On, deadline) {
+            if let Err(e) = set_power_on_patiently(sw, p, deadline) {
                 sent = Err(e);
                 break;
             }
@@ -222,6 +255,37 @@ pub fn power_on(
     Err(last.unwrap_or_else(|| FenceError::new("power on was not attempted")))
 }
 
+/// Time the power-on half of a reboot leaves unused before the run's deadline (which itself
+/// ends a margin before `agent_timeout`): an SNMP or IPMI request in flight when the on phase
+/// ends is cut off by then, and the success line still goes out before Pacemaker's timer.
+pub const ON_PHASE_RESERVE: Duration = Duration::from_millis(500);
+
+/// First pause before resending a power-on the device answered "not now".
+const ON_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest pause between power-on attempts.
+const ON_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Power-on of one plug, resent with backoff while the device answers with a transient error
+/// (many BMCs refuse power-up with 0xD5 or 0xC0 for a few seconds after a power-down) and the
+/// deadline leaves room; fencing.py sleeps `power_wait` once instead, and a reboot then leaves
+/// the node off.
+fn set_power_on_patiently(
+    sw: &mut dyn PowerSwitch,
+    plug: &str,
+    deadline: Deadline,
+) -> Result<(), FenceError> {
+    let mut pause = ON_RETRY_FIRST;
+    loop {
+        match sw.set_power(plug, PowerState::On, deadline) {
+            Err(e) if e.transient && deadline.remaining() > pause => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(ON_RETRY_MAX);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `reboot` with `method=onoff`: off and confirm for all plugs, then on. Success depends on
 /// the off half only, as the fence API defines it.
 pub fn reboot_onoff(
@@ -231,7 +295,9 @@ pub fn reboot_onoff(
     deadline: Deadline,
 ) -> Result<Outcome, FenceError> {
     power_off(sw, plugs, timing, deadline)?;
-    match power_on(sw, plugs, timing, deadline) {
+    // The verdict rests on the off half alone; the on half must never be what makes the
+    // agent miss its deadline, so it stops a reserve earlier and leaves time to report.
+    match power_on(sw, plugs, timing, deadline.reserve(ON_PHASE_RESERVE)) {
         Ok(_) => Ok(Outcome::Rebooted),
         Err(e) => Ok(Outcome::RebootedOnFailed(e.reason)),
     }
@@ -296,6 +362,11 @@ mod tests {
         flaky: u32,
         always_fail_reads: bool,
         cycle_off_reads: u32,
+        resends: bool,
+        /// Power-on commands refused as "not now" before one is accepted; `busy_hard` makes
+        /// the refusal permanent (not transient).
+        busy_on: u32,
+        busy_hard: bool,
         events: Vec<String>,
     }
 
@@ -309,6 +380,9 @@ mod tests {
     }
 
     impl PowerSwitch for FakeSwitch {
+        fn resends_off(&self) -> bool {
+            self.resends
+        }
         fn power_state(&mut self, plug: &str, _: Deadline) -> Result<PowerState, FenceError> {
             if self.always_fail_reads || self.flaky > 0 {
                 self.flaky = self.flaky.saturating_sub(1);
@@ -329,6 +403,14 @@ mod tests {
         }
         fn set_power(&mut self, plug: &str, s: PowerState, _: Deadline) -> Result<(), FenceError> {
             self.events.push(format!("set {plug} {s}"));
+            if s == PowerState::On && self.busy_on > 0 {
+                self.busy_on -= 1;
+                return Err(if self.busy_hard {
+                    FenceError::new("refused")
+                } else {
+                    FenceError::transient("completion code 0xD5")
+                });
+            }
             let ignored = match s {
                 PowerState::Off => self.ignore_off,
                 PowerState::On => self.ignore_on,
@@ -347,6 +429,43 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    #[test]
+    fn power_on_after_off_is_retried_while_the_device_says_not_now() {
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 3;
+        let d = Deadline::after(Duration::from_secs(5));
+        let started = std::time::Instant::now();
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &timing(), d).unwrap();
+        assert_eq!(r, Outcome::Rebooted);
+        assert_eq!(sw.state[""], PowerState::On);
+        let ons = sw.events.iter().filter(|e| *e == "set  ON").count();
+        assert_eq!(ons, 4, "{:?}", sw.events);
+        // Backoff 100 + 200 + 400 ms between the four attempts.
+        assert!(started.elapsed() >= Duration::from_millis(700));
+
+        // A permanent refusal is not retried; the reboot is still a fence.
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 3;
+        sw.busy_hard = true;
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &timing(), d).unwrap();
+        assert!(matches!(r, Outcome::RebootedOnFailed(_)), "{r:?}");
+        assert_eq!(sw.events.iter().filter(|e| *e == "set  ON").count(), 1);
+
+        // Retries stop at the deadline.
+        let mut sw = FakeSwitch::new(&[("", PowerState::On)]);
+        sw.busy_on = 1000;
+        let started = std::time::Instant::now();
+        let r = reboot_onoff(
+            &mut sw,
+            &plugs(&[""]),
+            &timing(),
+            Deadline::after(Duration::from_millis(600)),
+        )
+        .unwrap();
+        assert!(matches!(r, Outcome::RebootedOnFailed(_)), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     fn timing() -> Timing {
@@ -506,6 +625,72 @@ mod tests {
             Ok(Outcome::Rebooted)
         );
         assert!(!sw.events.iter().any(|e| e.starts_with("cycle")));
+    }
+
+    /// A device that may hold a pending command: `off` is sent even to a plug reading OFF (the
+    /// pending "on" is overridden), and the verdict still waits for a fresh OFF reading.
+    #[test]
+    fn off_is_always_sent_where_a_command_can_be_pending() {
+        let mut sw = FakeSwitch::new(&[("1", Off), ("2", On)]);
+        sw.resends = true;
+        sw.pending.insert("1".into(), (On, 5)); // reads OFF now, comes back ON later
+        assert_eq!(
+            power_off(&mut sw, &plugs(&["1", "2"]), &timing(), dl()),
+            Ok(Outcome::PoweredOff)
+        );
+        assert!(
+            sw.events.contains(&"set 1 OFF".to_string()),
+            "{:?}",
+            sw.events
+        );
+        assert!(sw.events.contains(&"set 2 OFF".to_string()));
+        for _ in 0..8 {
+            assert_eq!(
+                sw.power_state("1", dl()),
+                Ok(Off),
+                "the pending ON was overridden"
+            );
+        }
+        let mut sw = FakeSwitch::new(&[("1", Off)]);
+        sw.resends = true;
+        assert_eq!(
+            power_off(&mut sw, &plugs(&["1"]), &timing(), dl()),
+            Ok(Outcome::AlreadyOff)
+        );
+        assert!(
+            sw.events.contains(&"set 1 OFF".to_string()),
+            "{:?}",
+            sw.events
+        );
+        // A device that ignores the command is still a failure.
+        let mut sw = FakeSwitch::new(&[("1", On)]);
+        sw.resends = true;
+        sw.ignore_off = true;
+        assert!(power_off(&mut sw, &plugs(&["1"]), &timing(), dl()).is_err());
+        let none: Vec<String> = Vec::new();
+        assert!(power_off(&mut sw, &none, &timing(), dl()).is_err());
+    }
+
+    /// A target that never comes back on: the reboot is still a fence (off was confirmed),
+    /// and its verdict comes a reserve before the deadline, not at it.
+    #[test]
+    fn reboot_keeps_a_reserve_before_the_deadline_for_the_verdict() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_on = true;
+        let t = Timing {
+            power_timeout: Duration::from_secs(30),
+            retry_on: 5,
+            ..timing()
+        };
+        let budget = Duration::from_millis(1200);
+        let start = std::time::Instant::now();
+        let r = reboot_onoff(&mut sw, &plugs(&[""]), &t, Deadline::after(budget));
+        assert!(matches!(r, Ok(Outcome::RebootedOnFailed(_))), "{r:?}");
+        let took = start.elapsed();
+        assert!(
+            took + ON_PHASE_RESERVE <= budget + Duration::from_millis(50),
+            "took {took:?}"
+        );
     }
 
     #[test]

@@ -10,7 +10,37 @@ pub struct RawRequest {
     pub pairs: Vec<(String, String)>,
     /// Unknown stdin names: ignored (the API says so) but mentioned once on stderr.
     pub ignored: Vec<String>,
+    /// Stdin booleans with a value that is no boolean: ignored with a warning, as fencing.py
+    /// does ("Ignoring option ... because it does not have value"), so the default applies.
+    pub bad_booleans: Vec<String>,
+    /// `-h`/`--help` or `-V`/`--version` on the command line: answered without a device.
+    pub info: Option<Info>,
+    /// Undeclared stdin names that, in fence-agents, choose which device or outlet is switched
+    /// (see [`DEVICE_SELECTORS`]), with a value that enables them: the runtime refuses these.
+    pub refused: Vec<&'static str>,
 }
+
+/// The command-line requests fencing.py answers before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Info {
+    Help,
+    Version,
+}
+
+/// fence-agents options that change *which* machine or outlet is switched, with what they do
+/// there. Ignoring one would switch a different machine than asked (`port_as_ip=1` ignored
+/// fences the BMC in `ip`; `target=0x82` ignored switches the addressed BMC's own chassis), so
+/// an agent that does not declare one refuses the request instead of warning.
+pub const DEVICE_SELECTORS: &[(&str, &str)] = &[
+    ("port_as_ip", "the plug value is the device address"),
+    ("target", "IPMI bridging to another controller"),
+    ("switch", "physical switch number"),
+    ("uuid", "virtual machine UUID"),
+    ("vmware_datacenter", "VMware datacenter"),
+    ("systems_uri", "Redfish system"),
+    ("ipport", "device port"),
+    ("ipaddr", "device address"),
+];
 
 /// Names Pacemaker may send that an agent need not declare, silently accepted: the target's
 /// name, and the host argument (`port`/`plug`) that pacemaker-fenced passes even to agents
@@ -34,9 +64,18 @@ pub fn parse_stdin(decl: &'static [Param], text: &str) -> RawRequest {
         let name = name.trim().replace('-', "_");
         let value = strip_quotes(value.trim());
         match find(decl, &name) {
+            Some(p) if p.kind == Kind::Boolean && crate::params::parse_bool(value).is_none() => {
+                req.bad_booleans.push(p.name.to_string())
+            }
             Some(p) => req.pairs.push((p.name.to_string(), value.to_string())),
             None if SILENT.contains(&name.as_str()) => {}
-            None => req.ignored.push(name),
+            None => match DEVICE_SELECTORS.iter().find(|(n, _)| *n == name) {
+                // Empty or false-y values leave the choice of device as it is.
+                Some((n, _)) if crate::params::parse_bool(value) != Some(false) => {
+                    req.refused.push(n)
+                }
+                _ => req.ignored.push(name),
+            },
         }
     }
     req
@@ -58,9 +97,27 @@ pub struct ArgError(pub String);
 pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest, ArgError> {
     let mut req = RawRequest::default();
     let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
+    // The rest of a cluster of short flags (`-vvq`), taken before the next argument.
+    let mut cluster: Option<String> = None;
+    while i < args.len() || cluster.is_some() {
+        let arg = match cluster.take() {
+            Some(rest) => format!("-{rest}"),
+            None => {
+                i += 1;
+                args[i - 1].clone()
+            }
+        };
+        match arg.as_str() {
+            "-h" | "--help" => {
+                req.info = Some(Info::Help);
+                return Ok(req);
+            }
+            "-V" | "--version" => {
+                req.info = Some(Info::Version);
+                return Ok(req);
+            }
+            _ => {}
+        }
         let (param, inline): (&Param, Option<String>) = if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
@@ -77,7 +134,15 @@ pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest,
                 .iter()
                 .find(|p| p.short == Some(letter))
                 .ok_or_else(|| ArgError(format!("unknown option '-{letter}'")))?;
-            (p, (!rest.is_empty()).then_some(rest))
+            if p.kind == Kind::Boolean {
+                // getopt: a flag takes no value, what follows is the next flag (`-vvv`).
+                if !rest.is_empty() {
+                    cluster = Some(rest);
+                }
+                (p, None)
+            } else {
+                (p, (!rest.is_empty()).then_some(rest))
+            }
         } else {
             return Err(ArgError(format!("unexpected argument '{arg}'")));
         };
@@ -140,6 +205,17 @@ mod tests {
             ]
         );
         assert_eq!(r.ignored, vec!["bogus".to_string()]);
+        assert!(r.refused.is_empty());
+    }
+
+    #[test]
+    fn undeclared_device_selectors_are_refused_not_ignored() {
+        let r = parse_stdin(
+            DECL,
+            "ip=1.2.3.4\nport_as_ip=1\ntarget=0x82\nswitch=\nuuid=0\nport=node2\n",
+        );
+        assert_eq!(r.refused, vec!["port_as_ip", "target"]);
+        assert_eq!(r.ignored, vec!["switch".to_string(), "uuid".to_string()]);
     }
 
     #[test]
@@ -170,6 +246,45 @@ mod tests {
         assert_eq!(
             parse_args(DECL, &args(&["-ostatus"])).unwrap().pairs,
             vec![("action".into(), "status".into())]
+        );
+    }
+
+    #[test]
+    fn stacked_flags_help_version_and_stdin_booleans_as_fencing_py() {
+        static D: &[Param] = &[
+            Param::string("action").short('o'),
+            Param::boolean("verbose").short('v'),
+            Param::boolean("quiet").short('q'),
+            Param::boolean("lanplus").short('P'),
+        ];
+        let r = parse_args(D, &args(&["-vvv", "-qostatus", "-vP"])).unwrap();
+        let names: Vec<&str> = r.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["verbose", "verbose", "verbose", "quiet", "action", "verbose", "lanplus"]
+        );
+        assert_eq!(r.pairs[4].1, "status");
+        let r = parse_args(D, &args(&["-vo", "off"])).unwrap();
+        assert_eq!(r.pairs[1], ("action".into(), "off".into()));
+        for (a, want) in [
+            ("-h", Info::Help),
+            ("--help", Info::Help),
+            ("-V", Info::Version),
+            ("--version", Info::Version),
+        ] {
+            assert_eq!(
+                parse_args(D, &args(&["-o", "off", a])).unwrap().info,
+                Some(want)
+            );
+        }
+        let r = parse_stdin(D, "lanplus=maybe\nverbose=yes\nquiet=\n");
+        assert_eq!(r.bad_booleans, vec!["lanplus".to_string()]);
+        assert_eq!(
+            r.pairs,
+            vec![
+                ("verbose".into(), "yes".into()),
+                ("quiet".into(), "".into())
+            ]
         );
     }
 

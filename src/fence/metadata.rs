@@ -29,6 +29,17 @@ fn getopt(p: &Param, name: &str) -> String {
     }
 }
 
+/// The `-h`/`--help` text: fencing.py's usage layout, one line per option.
+pub fn usage(spec: &FenceSpec, params: &[Param]) -> String {
+    let mut out = format!("Usage:\n\t{} [options]\nOptions:\n", spec.name);
+    for p in params {
+        out.push_str(&format!("   {:<36} {}\n", getopt(p, p.name), p.shortdesc));
+    }
+    out.push_str("   -h, --help                           Display this help and exit\n");
+    out.push_str("   -V, --version                        Display version information and exit\n");
+    out
+}
+
 fn ty(kind: Kind) -> &'static str {
     match kind {
         Kind::String => "string",

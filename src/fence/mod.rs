@@ -22,6 +22,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FenceError {
     pub reason: String,
+    /// The device said "not now" (busy, not in a state to accept the command, no answer):
+    /// the same command may succeed a moment later. Power-on after a confirmed off is
+    /// retried on these within the deadline.
+    pub transient: bool,
 }
 
 impl FenceError {
@@ -29,6 +33,15 @@ impl FenceError {
         let reason: String = reason.into();
         FenceError {
             reason: reason.lines().map(str::trim).collect::<Vec<_>>().join("; "),
+            transient: false,
+        }
+    }
+
+    /// A [`FenceError::new`] worth retrying (see `transient`).
+    pub fn transient(reason: impl Into<String>) -> Self {
+        FenceError {
+            transient: true,
+            ..FenceError::new(reason)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Running one fence action: stdin or argv in, one result line and an exit code out.
 
 use super::engine::{self, Outcome, PowerState, PowerSwitch, Timing};
-use super::input::{parse_args, parse_stdin, RawRequest};
+use super::input::{parse_args, parse_stdin, Info, RawRequest, DEVICE_SELECTORS};
 use super::metadata;
 use super::spec::{FenceSpec, ACTION, COMMON, PLUG};
 use super::FenceError;
@@ -29,8 +29,10 @@ pub enum FenceAction {
 impl FenceAction {
     pub fn parse(word: &str) -> Option<FenceAction> {
         Some(match word.trim().to_ascii_lowercase().as_str() {
-            "on" | "enable" => FenceAction::On,
-            "off" | "disable" => FenceAction::Off,
+            // enable/disable are fabric fencing's words; fencing.py refuses them for power
+            // fencing, and so do we.
+            "on" => FenceAction::On,
+            "off" => FenceAction::Off,
             "reboot" => FenceAction::Reboot,
             "status" => FenceAction::Status,
             "monitor" => FenceAction::Monitor,
@@ -56,6 +58,8 @@ pub struct Request {
     pub values: Values,
     /// Outlets to act on; one empty string for single-outlet devices.
     pub plugs: Vec<String>,
+    /// The agent switches outlets of one device (PDU), not one machine through its own BMC.
+    pub multi_outlet: bool,
     pub method: Method,
     pub timing: Timing,
     pub delay: Duration,
@@ -72,7 +76,7 @@ impl Request {
             return Ok(Some(Secret::from(p)));
         }
         if let Some(path) = self.values.non_empty("password_file") {
-            return Secret::from_file(std::path::Path::new(path))
+            return Secret::first_line_of_file(std::path::Path::new(path))
                 .map(Some)
                 .map_err(FenceError::new);
         }
@@ -168,7 +172,13 @@ pub fn execute<A: FenceAgent>(
     } else {
         parse_args(decl, args)
     };
-    let RawRequest { pairs, ignored } = match raw {
+    let RawRequest {
+        pairs,
+        ignored,
+        bad_booleans,
+        info,
+        refused,
+    } = match raw {
         Ok(r) => r,
         Err(e) => {
             return fail(
@@ -178,9 +188,34 @@ pub fn execute<A: FenceAgent>(
             )
         }
     };
+    match info {
+        Some(Info::Help) => {
+            let _ = out.write_all(metadata::usage(spec, decl).as_bytes());
+            return 0;
+        }
+        Some(Info::Version) => {
+            let _ = writeln!(out, "{} {}", spec.name, env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        None => {}
+    }
+    if let Some(name) = refused.first() {
+        let meaning = DEVICE_SELECTORS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, m)| m);
+        return fail(
+            err,
+            None,
+            &FenceError::new(format!(
+                "parameter '{name}' ({meaning}) is not supported by {}: refusing rather than switching a different machine",
+                spec.name
+            )),
+        );
+    }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let log = Logger::from_env(spec.name, None).configure(
-        values.flag("verbose"),
+        values.flag("verbose") || values.integer("verbose_level").is_some_and(|l| l > 0),
         values.non_empty("debug_file").map(str::to_string),
         values.flag("quiet"),
     );
@@ -188,6 +223,12 @@ pub fn execute<A: FenceAgent>(
         log.warn(&format!(
             "ignoring unknown parameter(s): {}",
             ignored.join(", ")
+        ));
+    }
+    if !bad_booleans.is_empty() {
+        log.warn(&format!(
+            "ignoring parameter(s) without a boolean value (true/false, yes/no, on/off, 1/0): {}",
+            bad_booleans.join(", ")
         ));
     }
 
@@ -278,6 +319,7 @@ fn build_request(
     Ok(Request {
         action,
         plugs,
+        multi_outlet: spec.multi_outlet,
         method,
         timing,
         delay: seconds(&values, "delay"),
@@ -302,6 +344,12 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             .debug(&format!("delay {:.1} s", req.delay.as_secs_f64()));
         std::thread::sleep(req.deadline.cap(req.delay));
     }
+    // A BMC has no outlets to list. As fencing.py, answer without contacting the device
+    // (exit 0), but print nothing: a "NOTICE" line on stdout would read as host names to a
+    // caller that parses the list.
+    if !req.multi_outlet && matches!(req.action, FenceAction::List | FenceAction::ListStatus) {
+        return Ok(0);
+    }
     let mut sw = agent.connect(req)?;
     let sw: &mut dyn PowerSwitch = sw.as_mut();
     let plugs = &req.plugs;
@@ -313,7 +361,7 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(if off { 2 } else { 0 });
         }
         FenceAction::Monitor => {
-            if req.values.declaration().iter().any(|p| p.name == "plug") {
+            if req.multi_outlet {
                 sw.list(req.deadline)?;
             } else {
                 sw.power_state("", req.deadline)?;
@@ -321,11 +369,16 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(0);
         }
         FenceAction::List | FenceAction::ListStatus => {
+            let sep = req
+                .values
+                .get("separator")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(",");
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
-                    let _ = writeln!(out, "{},{}", o.id, o.alias);
+                    let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);
                 } else {
-                    let _ = writeln!(out, "{},{},{}", o.id, o.alias, state_word(o.state));
+                    let _ = writeln!(out, "{}{sep}{}{sep}{}", o.id, o.alias, state_word(o.state));
                 }
             }
             return Ok(0);
@@ -456,6 +509,24 @@ mod tests {
         assert_eq!(code, 1);
         assert!(err.contains("/nonexistent/pw"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn help_version_and_an_invalid_stdin_boolean_as_fencing_py() {
+        let d = demo(PowerState::On);
+        let (code, out, _) = run(&d, &["-h"], "");
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with("Usage:") && out.contains("-a, --ip=[ip]"),
+            "{out}"
+        );
+        let (code, out, _) = run(&d, &["--ip=1.2.3.4", "--version"], "");
+        assert_eq!((code, out.trim()), (0, "fence_demo 0.1.0"));
+        let (code, out, _) = run(&d, &["-vvv", "-a", "1.2.3.4", "-o", "status"], "");
+        assert_eq!((code, out.as_str()), (0, "Status: ON\n"));
+        // fencing.py warns and ignores a boolean it cannot read; the action still runs.
+        let (code, out, _) = run(&d, &[], "ip=1.2.3.4\naction=status\nquiet=perhaps\n");
+        assert_eq!((code, out.as_str()), (0, "Status: ON\n"));
     }
 
     #[test]

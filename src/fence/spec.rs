@@ -64,7 +64,7 @@ pub static LOGIN: &[Param] = &[
         .hint("script")
         .describe(
             "Script to run to retrieve password",
-            "Command run through /bin/sh whose first output line is the password.",
+            "Command run through /bin/sh whose first output line, without trailing white space, is the password.",
         ),
     Param::string("password_file")
         .hint("path")
@@ -147,17 +147,36 @@ pub static COMMON: &[Param] = &[
         .check(positive_seconds)
         .hint("seconds")
         .describe(
-            "Time budget of one agent run",
-            "The agent answers before this many seconds pass; keep it at or below the cluster's stonith-timeout so pacemaker-fenced never has to kill it.",
+            "Time budget of one agent run; must not exceed the smallest pcmk_*_timeout",
+            "Pacemaker passes no timeout to fence agents, so this is the agent's only clock: it answers before agent_timeout minus a margin (10%, 0.5 to 5 s), and in a reboot the power-on half stops a further 0.5 s early so the verdict is always printed in time. Keep it at or below the smallest of the device's pcmk_reboot_timeout, pcmk_off_timeout, pcmk_on_timeout, pcmk_status_timeout, pcmk_monitor_timeout and pcmk_list_timeout (each defaults to the cluster's stonith-timeout, 60 s): a larger value lets pacemaker-fenced kill the agent before it can report, and the fence is then retried or fails without a reason.",
         ),
     Param::boolean("verbose")
         .short('v')
         .describe("Verbose mode", "Log each step to standard error."),
     Param::string("debug_file")
+        .aliases(&["debug"])
         .short('D')
         .hint("debugfile")
         .describe("Write debug information to given file", "Append debug lines to this file."),
     Param::boolean("quiet")
         .short('q')
         .describe("Disable logging to stderr", "Print nothing but the result."),
+    Param::string("separator")
+        .default(",")
+        .hint("char")
+        .describe("Separator for CSV created by 'list' operation", "Put between the fields of list and list-status lines."),
+    Param::integer("verbose_level")
+        .hint("level")
+        .describe("Level of debugging detail in output", "Accepted as in fence-agents: any level above 0 means verbose."),
+    Param::boolean("disable_timeout")
+        .describe(
+            "Disable timeout (true/false) (default: true when run from Pacemaker 2.0+)",
+            "Accepted for compatibility with fence-agents, without effect: every wait of this agent is bounded by power_timeout, login_timeout and agent_timeout, never unbounded.",
+        ),
+    Param::second("shell_timeout")
+        .hint("seconds")
+        .describe(
+            "Wait X seconds for cmd prompt after issuing command",
+            "Accepted for compatibility with fence-agents, without effect: this agent runs no shell session.",
+        ),
 ];

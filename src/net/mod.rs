@@ -35,7 +35,7 @@ use crate::deadline::Deadline;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressSpec {
     pub ip: IpAddr,
-    /// `cidr_netmask`; `None` derives it from the connected route.
+    /// `cidr_netmask`; `None` derives it from the connected route (/64 for link-local).
     pub prefix_len: Option<u8>,
     /// `nic` without any `:label` part; `None` derives it from the routing table.
     pub nic: Option<String>,
@@ -181,7 +181,8 @@ pub enum AddressState {
 /// Finds the interface and prefix for `spec`, from the routing table where not given: the
 /// connected route (no gateway, main table; for IPv4 link scope) with the longest prefix
 /// containing the address, restricted to `nic` when given and to prefixes no longer than
-/// `cidr_netmask` when given.
+/// `cidr_netmask` when given. A link-local IPv6 address (which needs `nic`) takes /64 without
+/// a route.
 pub fn resolve(spec: &AddressSpec, deadline: Deadline) -> Result<Target, NetError> {
     let mut nl = open()?;
     resolve_with(&mut nl, spec, deadline)
@@ -196,6 +197,10 @@ fn resolve_with(nl: &mut Rtnl, spec: &AddressSpec, deadline: Deadline) -> Result
             .ok_or_else(|| NetError::NoSuchInterface(nic.clone()))?;
         let prefix_len = match spec.prefix_len {
             Some(p) => p,
+            // The link is the whole scope of a link-local address: no route has to reach it,
+            // and an interface without one yet (no link-local address of its own:
+            // addrgenmode none, just created) must not refuse it.
+            None if validate::is_link_local(spec.ip) => validate::LINK_LOCAL_PREFIX_LEN,
             None => {
                 let routes = nl
                     .connected_routes(v6, Some(link.index), deadline)

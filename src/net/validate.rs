@@ -70,6 +70,10 @@ pub fn check_service_ip(ip: IpAddr) -> Result<(), ConfigError> {
     }
 }
 
+/// Prefix length of IPv6 link-local unicast addresses: fe80::/64 (RFC 4291, section 2.5.6), the
+/// on-link prefix every IPv6 interface has whether or not its route is in the table yet.
+pub const LINK_LOCAL_PREFIX_LEN: u8 = 64;
+
 /// True for fe80::/10, where an address is meaningful only together with an interface.
 pub fn is_link_local(ip: IpAddr) -> bool {
     match ip {

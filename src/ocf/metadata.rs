@@ -6,8 +6,14 @@
 //! emits the intersection of both: `<version>1.1</version>` under a DTD doctype, parameter
 //! types `string`/`integer`/`boolean` only. A `select` parameter is written as `string` with
 //! its choices in the descriptions and enforced by validation; no parameter is declared
-//! reloadable (no agent implements `reload-agent`, so Pacemaker restarts on any change —
-//! the safe reading). Both validators run in the tests.
+//! reloadable (no agent implements `reload-agent`, which the DTD does not allow either).
+//!
+//! One exception: an agent that advertises OCF 1.0's `reload` action claims
+//! `<version>1.0</version>`, because Pacemaker honours `reload` only for agents below 1.1
+//! (`ra_supports_legacy_reload` in its `controld_metadata.c`), and then reloads on a change of
+//! any parameter that is not `unique` — what LINBIT's drbd.ocf relies on (it claims 1.0 too).
+//! Every other agent is restarted on any change, the safe reading. Both validators run in the
+//! tests.
 
 use crate::params::{Kind, Param};
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -81,6 +87,16 @@ fn bool01(b: bool) -> &'static str {
     }
 }
 
+/// The OCF version the metadata claims: 1.0 for an agent with a legacy `reload` (see the
+/// module documentation), else 1.1.
+pub fn ocf_version(spec: &AgentSpec) -> &'static str {
+    if spec.supports("reload") {
+        "1.0"
+    } else {
+        "1.1"
+    }
+}
+
 /// Renders the `meta-data` document.
 pub fn render(spec: &AgentSpec) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
@@ -100,7 +116,7 @@ fn write(w: &mut Writer<Vec<u8>>, spec: &AgentSpec) -> std::io::Result<()> {
         .with_attribute(("version", env!("CARGO_PKG_VERSION")))
         .write_inner_content(|w| {
             w.create_element("version")
-                .write_text_content(BytesText::new("1.1"))?;
+                .write_text_content(BytesText::new(ocf_version(spec)))?;
             desc(w, "longdesc", spec.longdesc)?;
             desc(w, "shortdesc", spec.shortdesc)?;
             w.create_element("parameters").write_inner_content(|w| {

@@ -17,12 +17,15 @@ pub enum Action {
     Promote,
     Demote,
     Notify,
+    /// OCF 1.0's `reload`: Pacemaker calls it instead of a restart when only parameters that
+    /// are not `unique` changed, for agents that advertise it (see `metadata::render`).
+    Reload,
     ValidateAll,
     MetaData,
     Usage,
     /// Prints the man page generated from the declaration (packaging uses it).
     Man,
-    /// Anything else (`reload`, `migrate_to` …): answered with 3.
+    /// Anything else (`migrate_to` …): answered with 3.
     Other(String),
 }
 
@@ -35,6 +38,7 @@ impl Action {
             "promote" => Action::Promote,
             "demote" => Action::Demote,
             "notify" => Action::Notify,
+            "reload" => Action::Reload,
             "validate-all" => Action::ValidateAll,
             "meta-data" | "meta_data" => Action::MetaData,
             "usage" | "help" | "--help" | "-h" => Action::Usage,
@@ -51,6 +55,7 @@ impl Action {
             Action::Promote => "promote",
             Action::Demote => "demote",
             Action::Notify => "notify",
+            Action::Reload => "reload",
             Action::ValidateAll => "validate-all",
             Action::MetaData => "meta-data",
             Action::Usage => "usage",
@@ -140,6 +145,12 @@ pub trait ResourceAgent {
     }
     fn notify(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
         Ok(OcfStatus::Success)
+    }
+    /// Only reached when the agent's spec advertises `reload`.
+    fn reload(&self, _cfg: &Self::Config, _ctx: &Context) -> ActionResult {
+        Err(OcfError::unimplemented(
+            "reload is not supported by this agent",
+        ))
     }
 
     /// `stop` when the configuration cannot be used. Returning anything but 0 makes Pacemaker
@@ -310,6 +321,7 @@ fn dispatch<A: ResourceAgent>(
             Ok(OcfStatus::Success)
         }),
         Action::ValidateAll => agent.validate(&cfg, ctx),
+        Action::Reload => agent.reload(&cfg, ctx),
         _ => Err(OcfError::unimplemented(format!(
             "action '{}' is not supported",
             ctx.action.name()

@@ -506,10 +506,15 @@ fn change(st: &mut State, cmd: &str, res: &str, tool: &str) {
             st.set("role", "Secondary");
         }
         "outdate" => {
-            if st.get("role") == "Primary" {
+            if st.get("role") == "Primary" && st.yes("up") {
                 state_change_failed(res, -7, "Refusing to be Outdated while Connected", 11);
             }
-            let d = st.disk();
+            // A resource that is down is outdated in its on-disk metadata (drbdmeta).
+            let d = if st.yes("up") {
+                st.disk()
+            } else {
+                st.get("md_disk").to_string()
+            };
             if matches!(d.as_str(), "UpToDate" | "Consistent" | "Outdated") {
                 st.set("md_disk", "Outdated");
                 st.map.remove("disk");
@@ -605,6 +610,18 @@ fn drbdadm(st: &mut State, args: &[String]) {
         "new-resource" | "new-minor" | "check-resize" | "syncer" | "wait-connect" => {
             check_resource(st, &res, "drbdadm");
         }
+        // Runs the unfence-peer handler: recorded with the options drbd.ocf's contract passes
+        // in the environment.
+        "unfence-peer" => {
+            check_resource(st, &res, "drbdadm");
+            let extra = std::env::var("OCF_RESKEY_unfence_extra_args").unwrap_or_default();
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(st.dir.join("unfence.log"))
+                .unwrap_or_else(|e| fail(20, &format!("drbd-sim: unfence.log: {e}")));
+            let _ = writeln!(log, "unfence-peer {res} extra_args={extra}");
+        }
         "adjust" if skip_net => change(st, "adjust-skip-net", &res, "drbdadm"),
         "up" | "down" | "attach" | "adjust" | "connect" | "disconnect" | "primary"
         | "secondary" | "outdate" => change(st, cmd, &res, "drbdadm"),
@@ -662,8 +679,16 @@ fn drbdsetup(st: &mut State, args: &[String]) {
         "sh-status" if !st.yes("up") => std::process::exit(19),
         "sh-status" => print(&sh_status(st, &res)),
         "role" | "cstate" | "dstate" => query(st, cmd, &res),
-        "wait-connect-resource" | "wait-connect-connection" | "wait-connect" => {
+        "wait-connect-resource" | "wait-connect-connection" => {
             check_resource(st, &res, "drbdsetup");
+            wait_connect(st, args);
+        }
+        // 8.4 waits per device.
+        "wait-connect" => {
+            if res != st.device() {
+                fail(10, &format!("{res}: No such device"));
+            }
+            wait_connect(st, args);
         }
         "down" | "primary" | "secondary" | "outdate" | "connect" | "disconnect" => {
             change(st, cmd, &res, "drbdsetup")
@@ -671,6 +696,32 @@ fn drbdsetup(st: &mut State, args: &[String]) {
         "" => fail(20, "USAGE: drbdsetup command {arguments} [options]"),
         other => fail(20, &format!("drbdsetup: unknown command '{other}'")),
     }
+}
+
+/// Records each wait (`wfc.log`); with `wfc_blocks=yes` and no connection, blocks for the
+/// `--wfc-timeout` (0: for good) and then fails as DRBD does on a timeout (exit 5).
+fn wait_connect(st: &mut State, args: &[String]) {
+    let wfc = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--wfc-timeout="))
+        .unwrap_or("0")
+        .to_string();
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(st.dir.join("wfc.log"))
+    {
+        let _ = writeln!(log, "{}", args.join(" "));
+    }
+    if !st.yes("wfc_blocks") || view(st).connection == "Connected" {
+        return;
+    }
+    let secs = match wfc.parse::<u64>() {
+        Ok(0) | Err(_) => 3600,
+        Ok(n) => n,
+    };
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+    fail(5, "wait-connect: timeout")
 }
 
 fn ctl(st: &mut State, args: &[String]) {

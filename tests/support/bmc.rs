@@ -23,6 +23,9 @@ pub use crate::support::argv::{ArgvWatch, Watched};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Every IPMI v1.5 authentication type ipmi_sim knows.
+const ALL_AUTHS: &str = "none md2 md5 straight";
+
 /// Users configured in every simulator: user 2 is the administrator, user 3 an operator and
 /// user 4 a user-level account, so privilege handling can be tested.
 pub const ADMIN: &str = "admin";
@@ -30,6 +33,9 @@ pub const OPERATOR: &str = "oper";
 pub const PLAIN_USER: &str = "viewer";
 
 pub struct Bmc {
+    /// The loopback address the simulator listens on (127.0.0.1 unless started with
+    /// [`Bmc::start_pair`]).
+    pub addr: String,
     pub port: u16,
     /// The network namespace the simulator listens in (None: the test's own).
     pub netns: Option<String>,
@@ -96,7 +102,52 @@ impl Bmc {
         Bmc::start_full(Some(netns), password, "admin")
     }
 
+    /// Two simulators on the same port, at 127.0.0.1 and 127.0.0.2 (two nodes' BMCs, told apart
+    /// by address only, as `port_as_ip` configurations are), both powered on.
+    pub fn start_pair(password: &str) -> (Bmc, Bmc) {
+        Bmc::start_pair_in(None, password)
+    }
+
+    /// [`Bmc::start_pair`] inside network namespace `netns` (None: ours).
+    pub fn start_pair_in(netns: Option<&str>, password: &str) -> (Bmc, Bmc) {
+        for _ in 0..5 {
+            let first = Bmc::start_full(netns, password, "admin");
+            if let Some(second) = Bmc::start_at(
+                netns,
+                password,
+                "admin",
+                "127.0.0.2",
+                Some(first.port),
+                ALL_AUTHS,
+            ) {
+                return (first, second);
+            }
+        }
+        panic!("could not start two ipmi_sim on one port");
+    }
+
     fn start_full(netns: Option<&str>, password: &str, priv_limit: &str) -> Bmc {
+        Bmc::start_at(netns, password, priv_limit, "127.0.0.1", None, ALL_AUTHS)
+            .expect("ipmi_sim on 127.0.0.1")
+    }
+
+    /// A simulator whose IPMI v1.5 channel and users allow only `auths` (ipmi_sim's words:
+    /// none, md2, md5, straight).
+    pub fn start_auths(password: &str, auths: &str) -> Bmc {
+        Bmc::start_at(None, password, "admin", "127.0.0.1", None, auths)
+            .expect("ipmi_sim on 127.0.0.1")
+    }
+
+    /// A simulator on `addr`, on `fixed_port` or a free one. None when it cannot come up on the
+    /// fixed port (taken); panics when it cannot come up at all.
+    fn start_at(
+        netns: Option<&str>,
+        password: &str,
+        priv_limit: &str,
+        addr: &str,
+        fixed_port: Option<u16>,
+        auths: &str,
+    ) -> Option<Bmc> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("bulwark-bmc-{}-{}", std::process::id(), n));
         let _ = fs::remove_dir_all(&dir);
@@ -111,14 +162,13 @@ impl Bmc {
         )
         .expect("write emu file");
         // A port can be taken between probing and ipmi_sim's bind: retry with another one.
-        for _ in 0..5 {
-            let port = free_udp_port(netns);
-            let auths = "none md2 md5 straight";
+        for _ in 0..(if fixed_port.is_some() { 1 } else { 5 }) {
+            let port = fixed_port.unwrap_or_else(|| free_udp_port(netns));
             let conf = format!(
                 "name \"bulwark-test\"\n\
                  set_working_mc 0x20\n\
                  \x20 startlan 1\n\
-                 \x20   addr 127.0.0.1 {port}\n\
+                 \x20   addr {addr} {port}\n\
                  \x20   priv_limit {priv_limit}\n\
                  \x20   allowed_auths_callback {auths}\n\
                  \x20   allowed_auths_user {auths}\n\
@@ -127,7 +177,7 @@ impl Bmc {
                  \x20   guid a123456789abcdefa123456789abcdef\n\
                  \x20 endlan\n\
                  \x20 chassis_control \"{hook} {dir} 0x20\"\n\
-                 \x20 user 1 true \"\" \"test\" user 10 {auths}\n\
+                 \x20 user 1 true \"\" \"{password}\" user 10 {auths}\n\
                  \x20 user 2 true \"{ADMIN}\" \"{password}\" admin 10 {auths}\n\
                  \x20 user 3 true \"{OPERATOR}\" \"{password}\" operator 10 {auths}\n\
                  \x20 user 4 true \"{PLAIN_USER}\" \"{password}\" user 10 {auths}\n",
@@ -153,6 +203,7 @@ impl Bmc {
                 .spawn()
                 .expect("start ipmi_sim (package openipmi)");
             let mut bmc = Bmc {
+                addr: addr.to_string(),
                 port,
                 netns: netns.map(str::to_string),
                 dir: dir.clone(),
@@ -160,7 +211,7 @@ impl Bmc {
                 child,
             };
             if bmc.wait_ready(Duration::from_secs(10)) {
-                return bmc;
+                return Some(bmc);
             }
             // Drop would remove the directory we still need; kill only the process.
             let _ = bmc.child.kill();
@@ -169,6 +220,9 @@ impl Bmc {
         }
         let log = fs::read_to_string(dir.join("ipmi_sim.log")).unwrap_or_default();
         let _ = fs::remove_dir_all(&dir);
+        if fixed_port.is_some() {
+            return None;
+        }
         panic!("ipmi_sim did not come up: {log}");
     }
 
@@ -184,7 +238,7 @@ impl Bmc {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            let _ = sock.send_to(&PING, ("127.0.0.1", self.port));
+            let _ = sock.send_to(&PING, (self.addr.as_str(), self.port));
             if let Ok((n, _)) = sock.recv_from(&mut buf) {
                 if n > 20 {
                     return true;
@@ -253,7 +307,7 @@ impl Bmc {
         let out = cmd
             .args([
                 "-H",
-                "127.0.0.1",
+                &self.addr,
                 "-p",
                 &self.port.to_string(),
                 "-U",

@@ -67,6 +67,48 @@ pub fn bin_dir() -> PathBuf {
     }
 }
 
+/// The package `packaging/build-packages.sh` built from this version (`target/debian/` and
+/// `target/generate-rpm/`; `$BULWARK_PACKAGE_DIR` holds both instead if set). Panics with the
+/// command that builds it when it is missing: a package test never passes without its package.
+pub fn built_package(kind: PackageKind) -> PathBuf {
+    let version = env!("CARGO_PKG_VERSION");
+    let rpm_arch = std::env::consts::ARCH;
+    let deb_arch = match rpm_arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let (sub, name) = match kind {
+        PackageKind::Deb => (
+            "debian",
+            format!("bulwark-agents_{version}-1_{deb_arch}.deb"),
+        ),
+        PackageKind::Rpm => (
+            "generate-rpm",
+            format!("bulwark-agents-{version}-1.{rpm_arch}.rpm"),
+        ),
+    };
+    let path = match std::env::var_os("BULWARK_PACKAGE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
+        _ => workspace_dir().join("target").join(sub).join(name),
+    };
+    if !path.is_file() {
+        panic!(
+            "{} not found: build the packages first with packaging/build-packages.sh \
+             (tests/run-tests.sh does)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// Which of the two packages [`built_package`] finds.
+#[derive(Clone, Copy, Debug)]
+pub enum PackageKind {
+    Deb,
+    Rpm,
+}
+
 /// Path of workspace binary `name` (an agent, a test double). Panics with the fix when it has
 /// not been built: integration tests only build this package's own binaries.
 pub fn workspace_bin(name: &str) -> PathBuf {

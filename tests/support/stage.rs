@@ -86,6 +86,20 @@ impl Stage {
         self
     }
 
+    /// Stages the package `deb` (as `pkg/bulwark-agents.deb`): every node of a cluster built on
+    /// this stage installs it with dpkg at boot (`crm-examples/lab/pkg-install.sh`), so the
+    /// agents it sees are the installed package's, not copies of the workspace binaries.
+    pub fn add_package(&self, deb: &Path) -> &Stage {
+        let dir = self.path().join("pkg");
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        set_mode(&dir, 0o755);
+        let dest = dir.join("bulwark-agents.deb");
+        fs::copy(deb, &dest)
+            .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", deb.display(), dest.display()));
+        set_mode(&dest, 0o644);
+        self
+    }
+
     /// Where `ocf:bulwark:<name>` is staged.
     pub fn ocf_path(&self, name: &str) -> PathBuf {
         self.path().join("resource.d").join("bulwark").join(name)

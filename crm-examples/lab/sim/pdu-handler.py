@@ -8,7 +8,8 @@
 #                        retuned): PDU_MODEL_FILE (required), PDU_OUTLETS, PDU_INITIAL_STATE (on),
 #                        PDU_SWITCH_DELAY (s, 0 = switched before the SET answer), PDU_REBOOT_SECONDS (2),
 #                        PDU_OFF_HOOK / PDU_ON_HOOK (sh -c command run when an off / on takes effect),
-#                        PDU_DROP_SECONDS (2: how long a "dropped" answer is held back)
+#                        PDU_DROP_SECONDS (2: how long a "dropped" answer is held back),
+#                        PDU_MODULES (1: linked units sharing the table, outlets split evenly)
 #   outlet-N.state       "on" / "off"; read on every GET, written on every switch
 #   outlet-N.name        outlet name (default "Outlet N")
 #   outlet-N.off-hook    per-outlet hook commands, run instead of PDU_OFF_HOOK / PDU_ON_HOOK
@@ -26,7 +27,11 @@
 #   outlets N | unit U                               outlet count, value of {u}
 #   status TEMPLATE on=V off=V [pendingon=V pendingoff=V cycling=V]
 #   name TEMPLATE                                    outlet name column
-#   const TEMPLATE TYPE VALUE                        constant cell ({n} in VALUE = outlet number)
+#   const TEMPLATE TYPE VALUE                        constant cell ({n} in VALUE = table index,
+#                                                    {module} / {number} = linked unit and the
+#                                                    outlet's number on it)
+#   pendingcol TEMPLATE yes=V no=V                   command-pending column (yes while a delayed
+#                                                    command or a reboot's "on" is waiting)
 #   command TEMPLATE on=V off=V [reboot=V] [read=state|read=CONST]
 #   delaycmd TEMPLATE ACTION [read=CONST]            written value = delay in seconds (-1 = none)
 # Command cells must be readable (snmpd GETs an OID before it passes a SET on, and answers
@@ -131,6 +136,8 @@ class Pdu:
                 else:
                     lines.append((word, rest.strip()))
         outlets = int(self.env.get("PDU_OUTLETS") or outlets)
+        modules = max(1, int(self.env.get("PDU_MODULES") or 1))
+        per_module = max(1, outlets // modules)
         self.outlets, self.unit = outlets, unit
         self.status_values = {}
         self.commands = {}   # oid -> (outlet, kind, spec)
@@ -150,8 +157,15 @@ class Pdu:
                 elif word == "name":
                     cells[oid] = lambda n=n: ("string", self.name(n))
                 elif word == "const":
-                    typ, value = parts[1], " ".join(parts[2:]).replace("{n}", str(n))
+                    value = " ".join(parts[2:]).replace("{n}", str(n))
+                    value = value.replace("{module}", str((n - 1) // per_module + 1))
+                    value = value.replace("{number}", str((n - 1) % per_module + 1))
+                    typ = parts[1]
                     cells[oid] = lambda typ=typ, value=value: (typ, value)
+                elif word == "pendingcol":
+                    spec = pairs(parts[1:])
+                    cells[oid] = lambda n=n, spec=spec: (
+                        "integer", spec["yes"] if n in self.pending else spec["no"])
                 elif word == "command":
                     spec = pairs(parts[1:])
                     spec.setdefault("read", "state")

@@ -17,6 +17,15 @@
 //! - `privlvl` defaults to administrator, as in fence_ipmilan; operator suffices for chassis
 //!   control and is the least privilege a dedicated fencing account needs.
 //! - `power_wait` stays 0 (the runtime polls status instead of sleeping 2 s twice).
+//! - `port_as_ip=1` makes the plug value the BMC's address, as in fence_ipmilan (`ip` is then
+//!   not needed). `target` (IPMI bridging, ipmitool `-t`) is refused by the fence runtime with
+//!   exit 1: ipmi_sim has no satellite controller to prove Send Message against, and ignoring
+//!   it would switch the addressed BMC's own chassis.
+//! - Same as fence_ipmilan: an all-zero `hexadecimal_kg` is no Kg; `username` may be absent
+//!   (null user). Stricter: with `lanplus=0` and no `auth`, only MD5 or MD2 is chosen, never
+//!   `none`/`password` (a forged OFF reply would be believed).
+//! - Power-on after a confirmed off is resent with backoff while the BMC answers "not now"
+//!   (0xC0, 0xD5 ...), within the deadline, instead of one fixed `power_wait` sleep.
 //! - The iDRAC flavour has the same defaults (iDRAC wants lanplus and accepts administrator);
 //!   it differs in name and description only, so both metadata documents agree.
 
@@ -25,7 +34,7 @@ use super::{
     Negotiated, Privilege, Session,
 };
 use crate::deadline::Deadline;
-use crate::fence::spec::{ADDRESS, LOGIN};
+use crate::fence::spec::LOGIN;
 use crate::fence::{self, FenceAgent, FenceError, FenceSpec, PowerState, PowerSwitch, Request};
 use crate::params::Param;
 
@@ -73,6 +82,34 @@ pub fn parse_auth(v: &str) -> Result<Option<AuthType>, String> {
 fn auth_check(v: &str) -> Result<(), String> {
     parse_auth(v).map(|_| ())
 }
+
+/// Where the BMC is: `ip`, or with `port_as_ip=1` the plug value (fence_ipmilan's way of
+/// configuring one stonith device for several nodes). `ip` is therefore not required by the
+/// declaration; [`IpmiFence::check`] requires one of the two.
+pub static IPMI_ADDRESS: &[Param] = &[
+    Param::string("ip")
+        .aliases(&["ipaddr"])
+        .short('a')
+        .hint("ip")
+        .describe(
+            "IP address or hostname of fencing device",
+            "Address of the BMC. Required unless port_as_ip is set.",
+        ),
+    Param::string("plug")
+        .aliases(&["port"])
+        .short('n')
+        .hint("ip")
+        .describe(
+            "IP address or hostname of fencing device (together with --port-as-ip)",
+            "With port_as_ip=1, the BMC's address (Pacemaker passes the target node's name here, so a host map gives each node its BMC). Otherwise unused.",
+        ),
+    Param::boolean("port_as_ip")
+        .default("0")
+        .describe(
+            "Make \"port/plug\" to be an alias to IP address",
+            "1: the plug value replaces ip as the BMC's address, as in fence_ipmilan.",
+        ),
+];
 
 /// The IPMI-specific parameters, fence_ipmilan's names and short options.
 pub static IPMI: &[Param] = &[
@@ -132,7 +169,7 @@ pub static IPMI_SPEC: FenceSpec = FenceSpec {
         "fence_bulwark_idrac",
         "Fence agent for Dell iDRAC over IPMI (native RMCP+)",
     )],
-    groups: &[ADDRESS, LOGIN, IPMI],
+    groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
 };
 
@@ -142,7 +179,7 @@ pub static IDRAC_SPEC: FenceSpec = FenceSpec {
     longdesc: "fence_bulwark_idrac is fence_bulwark_ipmi under the name Dell iDRAC users look for: IPMI over LAN (enable 'IPMI over LAN' in the iDRAC settings), RMCP+ with cipher suite 17 or 3, one session per action, success for off only after the iDRAC has read back power off. The password comes from standard input, password_file or password_script.",
     vendor_url: "https://www.dell.com",
     symlinks: &[("fence_bulwark_ipmi", "Fence agent for IPMI over LAN (native RMCP+)")],
-    groups: &[ADDRESS, LOGIN, IPMI],
+    groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
 };
 
@@ -195,6 +232,21 @@ pub fn interface_of(req: &Request) -> Result<Interface, FenceError> {
     }
 }
 
+/// The BMC's address: the plug value with `port_as_ip=1` (then `ip` is not consulted), else `ip`.
+pub fn bmc_host(req: &Request) -> Result<&str, FenceError> {
+    let v = &req.values;
+    if v.flag("port_as_ip") {
+        v.non_empty("plug").ok_or_else(|| {
+            FenceError::new(
+                "parameter 'plug' is required with port_as_ip=1: it is the BMC's address",
+            )
+        })
+    } else {
+        v.non_empty("ip")
+            .ok_or_else(|| FenceError::new("parameter 'ip' is required"))
+    }
+}
+
 fn privilege_of(req: &Request) -> Result<Privilege, FenceError> {
     let name = req.values.get("privlvl").unwrap_or("administrator");
     Privilege::from_name(name).ok_or_else(|| {
@@ -206,8 +258,18 @@ fn privilege_of(req: &Request) -> Result<Privilege, FenceError> {
 
 /// One line for the operator. Authentication failures and silence are worded by
 /// [`IpmiError`] itself ("authentication failed at …", "no answer from IP:PORT within N s").
+/// Answers that mean "not now" are marked transient: node busy (0xC0), timeout (0xC3),
+/// cannot respond (0xCE), BMC initialising (0xD2), not in the present state (0xD5).
 fn failure(e: IpmiError) -> FenceError {
-    FenceError::new(e.to_string())
+    let transient = matches!(
+        &e,
+        IpmiError::Completion { code, .. } if matches!(code.0, 0xC0 | 0xC3 | 0xCE | 0xD2 | 0xD5)
+    );
+    if transient {
+        FenceError::transient(e.to_string())
+    } else {
+        FenceError::new(e.to_string())
+    }
 }
 
 impl FenceAgent for IpmiFence {
@@ -218,13 +280,12 @@ impl FenceAgent for IpmiFence {
         }
     }
 
-    /// Credentials must be configured; the password's presence is checked without running
+    /// A password must be configured (the user name may be absent: the null user, as the
+    /// metadata and fence_ipmilan allow); its presence is checked without running
     /// `password_script` (validate-all should not need the secret store).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
         let v = &req.values;
-        if v.get("username").is_none() {
-            return Err(FenceError::new("parameter 'username' is required"));
-        }
+        bmc_host(req)?;
         let have_password = v.get("password").is_some()
             || v.non_empty("password_file").is_some()
             || v.non_empty("password_script").is_some();
@@ -244,7 +305,7 @@ impl FenceAgent for IpmiFence {
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
         let v = &req.values;
         let login = req.login_deadline();
-        let host = v.non_empty("ip").unwrap_or_default();
+        let host = bmc_host(req)?;
         let port = v
             .integer("ipport")
             .and_then(|p| u16::try_from(p).ok())
@@ -258,7 +319,12 @@ impl FenceAgent for IpmiFence {
         target.interface = interface_of(req)?;
         target.privilege = privilege_of(req)?;
         if let Some(kg) = v.get("hexadecimal_kg").filter(|k| !k.trim().is_empty()) {
-            target.kg = Some(IpmiTarget::kg_from_hex(kg).map_err(failure)?);
+            // All zeros means "no Kg", as in ipmitool (a zero key is how BMCs and ipmitool
+            // spell "unset"); the session then keys SIK with the password.
+            let kg = IpmiTarget::kg_from_hex(kg).map_err(failure)?;
+            if kg.expose().iter().any(|b| *b != 0) {
+                target.kg = Some(kg);
+            }
         }
         let session = Session::open(&target, login).map_err(failure)?;
         req.log.debug(&format!(
@@ -366,10 +432,6 @@ mod tests {
                 "parameter 'ip'",
             ),
             (
-                "ip=127.0.0.1\npassword=pw\naction=status\n",
-                "parameter 'username'",
-            ),
-            (
                 "ip=127.0.0.1\nusername=admin\naction=status\n",
                 "parameter 'password'",
             ),
@@ -378,7 +440,6 @@ mod tests {
             (&format!("{base}privlvl=root\n"), "parameter 'privlvl'"),
             (&format!("{base}auth=sha1\n"), "parameter 'auth'"),
             (&format!("{base}ipport=70000\n"), "parameter 'ipport'"),
-            (&format!("{base}lanplus=maybe\n"), "parameter 'lanplus'"),
             (&format!("{base}hexadecimal_kg=xyz\n"), "hexadecimal_kg"),
         ];
         for (stdin, want) in cases {
@@ -389,6 +450,17 @@ mod tests {
             assert!(err.contains(want), "{stdin}: {err}");
             assert!(!err.contains("pw\n") && !err.contains("xyz"), "{err}");
         }
+        // An unreadable boolean on stdin is ignored with a warning, as fencing.py does; on the
+        // command line it is refused.
+        let (code, _, err) = run_agent(Flavour::Ipmi, &[], &format!("{base}lanplus=maybe\n"));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run_agent(
+            Flavour::Ipmi,
+            &["-a", "127.0.0.1", "-l", "admin", "--lanplus=maybe"],
+            "",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("parameter 'lanplus'"), "{err}");
         let (code, _, err) = run_agent(
             Flavour::Ipmi,
             &["-a", "127.0.0.1", "-l", "admin", "--bogus"],

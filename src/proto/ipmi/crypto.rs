@@ -5,8 +5,9 @@
 //! | 3     | RAKP-HMAC-SHA1        | HMAC-SHA1-96     | AES-CBC-128     |
 //! | 17    | RAKP-HMAC-SHA256      | HMAC-SHA256-128  | AES-CBC-128     |
 //!
-//! Public so that the known-answer tests (`tests/ipmi_kat.rs`, vectors computed by an independent
-//! Python implementation) can check every derivation step; the session code is the only other
+//! Public so that the known-answer tests (`tests/ipmi_kat.rs`: vectors from a Python derivation
+//! written from the specification and ipmitool's text, every key and code recomputed at test time
+//! by FreeIPMI's libfreeipmi) can check every derivation step; the session code is the only other
 //! user. Keys are held in [`Key`], which wipes itself on drop.
 
 use crate::codec::{malformed, Malformed};
@@ -236,10 +237,17 @@ impl RakpTranscript {
     }
 }
 
-/// Additional key `n` (K1 = 1, K2 = 2): HMAC_SIK of the constant byte `n` repeated for the
-/// hash length (20 bytes for SHA1, 32 for SHA256).
+/// Length of Const_n, the constant K1 and K2 are derived from: 20 bytes for every
+/// authentication algorithm, SHA256 included. IPMI v2.0 §13.32 can be read as "the HMAC's
+/// length", but every implementation BMCs interoperate with uses 20 (ipmitool's
+/// `lanplus_generate_k1/k2` CONST_1/CONST_2, FreeIPMI's `IPMI_KEY_CONSTANT_LENGTH`, OpenBMC
+/// netipmid's `CONST_N_SIZE`); with 32 the handshake succeeds and every authenticated packet
+/// after it is dropped.
+pub const CONST_N_LEN: usize = 20;
+
+/// Additional key `n` (K1 = 1, K2 = 2): HMAC_SIK of the byte `n` repeated [`CONST_N_LEN`] times.
 pub fn additional_key(alg: AuthAlgorithm, sik: &[u8], n: u8) -> Key {
-    let constant = vec![n; alg.hmac_len()];
+    let constant = [n; CONST_N_LEN];
     Zeroizing::new(alg.hmac(sik, &[&constant]))
 }
 
@@ -335,6 +343,19 @@ mod tests {
         // Random blocks almost never decrypt to valid padding; none of these may panic.
         for i in 0..=255u8 {
             let _ = aes_cbc_decrypt(&k2, &[i; 48]);
+        }
+    }
+
+    #[test]
+    fn const_n_is_20_bytes_for_every_algorithm() {
+        // K1 must equal HMAC(SIK, 0x01 x 20) whatever the hash; a 32-byte constant for SHA256
+        // (the first round's misreading) gives a different key.
+        assert_eq!(CONST_N_LEN, 20);
+        let sik = [0x33u8; 32];
+        for alg in [AuthAlgorithm::HmacSha1, AuthAlgorithm::HmacSha256] {
+            assert_eq!(*additional_key(alg, &sik, 1), alg.hmac(&sik, &[&[1u8; 20]]));
+            assert_eq!(*additional_key(alg, &sik, 2), alg.hmac(&sik, &[&[2u8; 20]]));
+            assert_ne!(*additional_key(alg, &sik, 1), alg.hmac(&sik, &[&[1u8; 32]]));
         }
     }
 

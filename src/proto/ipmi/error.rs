@@ -2,6 +2,7 @@
 //! line that names the BMC and the reason; none can contain the password or Kg (the target's
 //! secrets are never copied into an error).
 
+use super::crypto::CipherSuite;
 use super::message::{Command, CompletionCode};
 use super::rakp::RmcpStatus;
 use super::Privilege;
@@ -65,6 +66,12 @@ pub enum IpmiError {
     AuthenticationFailed {
         peer: SocketAddr,
         reason: AuthFailure,
+    },
+    /// The RMCP+ handshake succeeded but no authenticated reply followed: the BMC drops our
+    /// packets (different K1/K2, or it mishandles this suite).
+    NoAuthenticatedReply {
+        peer: SocketAddr,
+        cipher: CipherSuite,
     },
     /// The user or channel may not reach the privilege level asked for.
     InsufficientPrivilege {
@@ -130,6 +137,16 @@ impl fmt::Display for IpmiError {
             }
             IpmiError::AuthenticationFailed { peer, reason } => {
                 write!(f, "authentication failed at {peer}: {reason}")
+            }
+            IpmiError::NoAuthenticatedReply { peer, cipher } => {
+                write!(
+                    f,
+                    "no authenticated reply from {peer} after the handshake: keys or cipher suite rejected"
+                )?;
+                if *cipher == CipherSuite::Suite17 {
+                    f.write_str(" (try cipher=3)")?;
+                }
+                Ok(())
             }
             IpmiError::InsufficientPrivilege {
                 peer,

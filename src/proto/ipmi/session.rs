@@ -253,6 +253,8 @@ pub struct Session {
     privilege: Privilege,
     rq_seq: u8,
     open: bool,
+    /// An authenticated reply has arrived: the session keys work both ways.
+    confirmed: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -319,6 +321,7 @@ impl Session {
             privilege: Privilege::User.min(target.privilege),
             rq_seq: 0,
             open: true,
+            confirmed: false,
         };
         if target.privilege > Privilege::User {
             session.set_privilege(target.privilege)?;
@@ -432,7 +435,33 @@ impl Session {
     }
 
     /// Sends one command inside the session and returns the successful response.
+    /// One command in the session. Before any authenticated reply has arrived, silence (or
+    /// only replies whose integrity check fails) on an RMCP+ session means the BMC rejects our
+    /// K1/K2 or the suite's packet format, not a network problem: say so.
     fn command(
+        &mut self,
+        cmd: Command,
+        data: &[u8],
+        deadline: Deadline,
+    ) -> Result<Response, IpmiError> {
+        let r = self.command_once(cmd, data, deadline);
+        match (&r, &self.state) {
+            (Ok(_), _) => self.confirmed = true,
+            (
+                Err(IpmiError::NoAnswer { refused: false, .. } | IpmiError::Malformed { .. }),
+                State::Plus { suite, .. },
+            ) if !self.confirmed => {
+                return Err(IpmiError::NoAuthenticatedReply {
+                    peer: self.transport.peer,
+                    cipher: *suite,
+                })
+            }
+            _ => {}
+        }
+        r
+    }
+
+    fn command_once(
         &mut self,
         cmd: Command,
         data: &[u8],
@@ -637,8 +666,10 @@ fn open_plus(
         Some(s) => (s, None),
         None => {
             let probe = deadline.min(Deadline::after(t.retry.probe_budget));
-            match open_session(t, target, CipherSuite::Suite17, probe) {
-                Ok(sids) => (CipherSuite::Suite17, Some(sids)),
+            // A BMC may answer an offer of 17 with another suite's algorithms (pyghmi's BMC
+            // answers with suite 3's): as ipmitool, use what it offered if we support it.
+            match open_session(t, target, CipherSuite::Suite17, true, probe) {
+                Ok((suite, sids)) => (suite, Some(sids)),
                 // A clean "I do not know these algorithms", or silence from a BMC that just
                 // answered Get Channel Authentication Capabilities: try suite 3.
                 Err(IpmiError::SessionRefused { status, .. }) if status.rejects_algorithms() => {
@@ -655,7 +686,7 @@ fn open_plus(
     loop {
         let sids = match opened.take() {
             Some(sids) => sids,
-            None => open_session(t, target, suite, deadline)?,
+            None => open_session(t, target, suite, false, deadline)?.1,
         };
         // When a RAKP reply is lost the BMC may already have moved on and ignore (or answer
         // oddly) our resent message, and a resent RAKP 1 makes it draw a new random number so
@@ -689,13 +720,16 @@ fn step_deadline(t: &Transport, deadline: Deadline) -> Deadline {
     deadline.min(Deadline::after(wait * 2))
 }
 
-/// Open Session Request/Response: returns (console SID, BMC SID).
+/// Open Session Request/Response: returns the suite the BMC chose and (console SID, BMC SID).
+/// With `adopt`, a BMC answering with another supported suite's algorithms is followed;
+/// without (the administrator named a suite), that answer is refused.
 fn open_session(
     t: &Transport,
     target: &IpmiTarget,
     suite: CipherSuite,
+    adopt: bool,
     deadline: Deadline,
-) -> Result<(u32, u32), IpmiError> {
+) -> Result<(CipherSuite, (u32, u32)), IpmiError> {
     let console_sid = random_sid(t.peer)?;
     let tag = random_bytes::<1>(t.peer)?[0];
     let req = rakp::encode_open_session(tag, target.privilege.code(), console_sid, suite);
@@ -712,7 +746,11 @@ fn open_session(
         target.privilege,
         deadline,
     )?;
-    if resp.algorithms != suite.algorithm_ids() || resp.bmc_sid == 0 {
+    let chosen = [CipherSuite::Suite17, CipherSuite::Suite3]
+        .into_iter()
+        .find(|s| s.algorithm_ids() == resp.algorithms)
+        .filter(|s| *s == suite || adopt);
+    let Some(chosen) = chosen.filter(|_| resp.bmc_sid != 0) else {
         return Err(IpmiError::Unsupported {
             peer: t.peer,
             what: format!(
@@ -721,8 +759,8 @@ fn open_session(
                 resp.algorithms
             ),
         });
-    }
-    Ok((console_sid, resp.bmc_sid))
+    };
+    Ok((chosen, (console_sid, resp.bmc_sid)))
 }
 
 /// Maps a non-zero RMCP+ status to the matching error.
@@ -833,7 +871,23 @@ fn rakp(
         (tag, console_sid),
         target.privilege,
         deadline,
-    )?;
+    )
+    .map_err(|e| match e {
+        // The BMC answered Open Session, so it is there: silence now is how some BMCs
+        // (pyghmi's, some vendors') answer a user name they do not know, instead of 0x0D.
+        IpmiError::NoAnswer {
+            peer,
+            waited,
+            refused,
+            ..
+        } => IpmiError::NoAnswer {
+            peer,
+            waited,
+            refused,
+            step: "RAKP 2; some BMCs stay silent here for an unknown user name",
+        },
+        other => other,
+    })?;
     let transcript = RakpTranscript {
         console_sid,
         bmc_sid,
@@ -886,14 +940,11 @@ fn rakp(
     })
 }
 
-/// The strongest v1.5 authentication type both sides accept.
+/// The strongest v1.5 authentication type both sides accept. Automatic choice stops at MD2:
+/// with `none` or `password` any host on the path can forge the "power is off" reply, so
+/// those are used only when `auth=` names them.
 fn choose_auth(wanted: Option<AuthType>, offered: u8) -> Option<AuthType> {
-    let order = [
-        AuthType::Md5,
-        AuthType::Md2,
-        AuthType::Password,
-        AuthType::None,
-    ];
+    let order = [AuthType::Md5, AuthType::Md2];
     match wanted {
         Some(a) => Some(a).filter(|a| offered & a.capability_bit() != 0),
         None => order
@@ -917,7 +968,7 @@ fn open_v15(
                 "the BMC does not offer IPMI v1.5 authentication type {}",
                 a.name()
             ),
-            None => "the BMC offers no IPMI v1.5 authentication type we accept".into(),
+            None => "the BMC offers no IPMI v1.5 authentication type that authenticates its replies (md5, md2); set auth=password or auth=none to accept one that does not".into(),
         },
     })?;
     let mut password16 = Zeroizing::new([0u8; 16]);
@@ -1083,7 +1134,14 @@ mod tests {
     fn auth_choice() {
         let all = 0x17;
         assert_eq!(choose_auth(None, all), Some(AuthType::Md5));
-        assert_eq!(choose_auth(None, 0x01), Some(AuthType::None));
+        // Never settles on none or password unless asked: a forged reply would pass.
+        assert_eq!(choose_auth(None, 0x01), None);
+        assert_eq!(choose_auth(None, 0x01 | 0x10), None);
+        assert_eq!(choose_auth(None, 0x02 | 0x10), Some(AuthType::Md2));
+        assert_eq!(
+            choose_auth(Some(AuthType::None), 0x01),
+            Some(AuthType::None)
+        );
         assert_eq!(
             choose_auth(Some(AuthType::Password), all),
             Some(AuthType::Password)

@@ -171,11 +171,23 @@ impl Target {
             .map_err(|e| SnmpError::Io(format!("cannot resolve {host}: {e}")))?
             .next()
             .ok_or_else(|| SnmpError::Io(format!("no address for {host}")))?;
-        Ok(Target {
+        Ok(Target::at(addr))
+    }
+
+    /// [`Target::resolve`] bounded by `deadline` (see [`crate::proto::resolve_within`]): what a
+    /// fence agent uses, since a dead resolver must not eat the fence's time.
+    pub fn resolve_within(host: &str, port: u16, deadline: &Deadline) -> Result<Target, SnmpError> {
+        crate::proto::resolve_within(host, port, deadline)
+            .map(Target::at)
+            .map_err(SnmpError::Io)
+    }
+
+    fn at(addr: SocketAddr) -> Target {
+        Target {
             addr,
             attempt_timeout: Duration::from_secs(1),
             retries: 5,
-        })
+        }
     }
 }
 
@@ -700,12 +712,28 @@ impl Session {
     /// All objects under `root` in OID order (GETNEXT for v1, GETBULK otherwise). Exceptions
     /// end the walk; an agent that does not move forward is an error.
     pub fn walk(&mut self, root: &Oid, deadline: &Deadline) -> Result<Vec<Varbind>, SnmpError> {
+        self.walk_stepwise(root, None, deadline)
+    }
+
+    /// [`walk`](Self::walk) where each request (GETNEXT/GETBULK with its retries) gets its own
+    /// `step` budget, all of them bounded by `deadline`: a table of 48 rows read one GETNEXT
+    /// at a time from a slow v1 agent needs 48 round trips, not one request's time.
+    pub fn walk_stepwise(
+        &mut self,
+        root: &Oid,
+        step: Option<Duration>,
+        deadline: &Deadline,
+    ) -> Result<Vec<Varbind>, SnmpError> {
         let mut out: Vec<Varbind> = Vec::new();
         let mut cursor = root.clone();
         loop {
             let wire = to_wire_oid(&cursor)?;
             let v1 = self.v1;
-            let ans = self.exchange(deadline, |s| {
+            let step_deadline = match step {
+                Some(s) => Deadline::after(s).min(*deadline),
+                None => *deadline,
+            };
+            let ans = self.exchange(&step_deadline, |s| {
                 let r = if v1 {
                     s.getnext(&wire)
                 } else {

@@ -275,10 +275,30 @@ pub struct PduModel {
     pub name: Option<OidTemplate>,
     /// "Is this outlet switchable" column and its "yes" value.
     pub switchable: Option<(OidTemplate, i64)>,
+    /// A command-pending column beside the status and its "pending" value (rPDU2
+    /// `rPDU2OutletSwitchedStatusCommandPending`, commandPending(1)): while it reads pending
+    /// the status is about to change, so no reading is settled.
+    pub pending: Option<(OidTemplate, i64)>,
+    /// Linked units sharing one table (rPDU2): the module column and the outlet-number column.
+    /// `switch`/`unit` picks the module, `plug` the number, and the table index follows.
+    pub modules: Option<(OidTemplate, OidTemplate)>,
     pub control: Control,
 }
 
 impl PduModel {
+    /// True when `switch`/`unit` means something on this model: a `{u}` slot in its OIDs, or
+    /// a module column of linked units.
+    pub fn has_units(&self) -> bool {
+        self.modules.is_some() || self.templates().iter().any(|t| t.as_str().contains("{u}"))
+    }
+
+    /// True when an outlet can be caught between states (a pending column, or pending or
+    /// cycling values in the status column): then `off` is sent even to an outlet that reads
+    /// off, since a pending command (the "on" half of a reboot) would switch it back on.
+    pub fn can_pend(&self) -> bool {
+        self.pending.is_some() || self.states.iter().any(|(_, s)| !s.is_settled())
+    }
+
     /// Meaning of a status value (unmapped values are `Unknown`, never `Off`).
     pub fn state_of(&self, raw: i64) -> OutletState {
         self.states
@@ -328,6 +348,11 @@ impl PduModel {
         t.extend(self.outlet_count.iter());
         t.extend(self.name.iter());
         t.extend(self.switchable.iter().map(|(o, _)| o));
+        t.extend(self.pending.iter().map(|(o, _)| o));
+        if let Some((m, n)) = &self.modules {
+            t.push(m);
+            t.push(n);
+        }
         match &self.control {
             Control::Command { oid, .. } => t.push(oid),
             Control::DelayOids { on, off, reboot } => {
@@ -414,6 +439,8 @@ impl CustomModel {
             ]),
             name,
             switchable: None,
+            pending: None,
+            modules: None,
             control: Control::Command {
                 oid: OidTemplate::parse(&self.control_oid)?,
                 on: self.on_command,
@@ -460,6 +487,8 @@ pub static MODELS: &[PduModel] = &[
         ]),
         name: Some(t(".1.3.6.1.4.1.318.1.1.4.4.2.1.4.{n}")),
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.318.1.1.4.4.2.1.3.{n}"),
             on: 1,
@@ -477,6 +506,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, On), (2, Off)]),
         name: Some(t(".1.3.6.1.4.1.318.1.1.6.7.1.1.4.{u}.1.{n}")),
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.318.1.1.6.5.1.1.5.{u}.1.{n}"),
             on: 1,           // immediateOnMSP
@@ -494,6 +525,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, On), (2, Off)]),
         name: Some(t(".1.3.6.1.4.1.318.1.1.12.3.5.1.1.2.{n}")),
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.{n}"),
             on: 1,
@@ -515,6 +548,13 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, Off), (2, On)]),
         name: Some(t(".1.3.6.1.4.1.318.1.1.26.9.2.3.1.3.{n}")),
         switchable: None,
+        // rPDU2OutletSwitchedStatusCommandPending: commandPending(1), noCommandPending(2)
+        pending: Some((t(".1.3.6.1.4.1.318.1.1.26.9.2.3.1.6.{n}"), 1)),
+        // rPDU2OutletSwitchedStatusModule and ...Number: linked units share the table
+        modules: Some((
+            t(".1.3.6.1.4.1.318.1.1.26.9.2.3.1.2.{n}"),
+            t(".1.3.6.1.4.1.318.1.1.26.9.2.3.1.4.{n}"),
+        )),
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.{n}"),
             on: 1,
@@ -532,6 +572,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(0, Off), (1, On), (2, Cycling)]),
         name: None,
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.534.6.6.6.1.2.2.1.3.{n-1}"),
             on: 1,
@@ -549,6 +591,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, On), (2, Off)]),
         name: None,
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.20677.2.6.2.{n+1}.0"),
             on: 1,
@@ -568,6 +612,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(0, Off), (1, On), (2, PendingOff), (3, PendingOn)]),
         name: Some(t(".1.3.6.1.4.1.534.6.6.7.6.1.1.3.{u}.{n}")),
         switchable: Some((t(".1.3.6.1.4.1.534.6.6.7.6.6.1.9.{u}.{n}"), 1)),
+        pending: None,
+        modules: None,
         control: Control::DelayOids {
             off: t(".1.3.6.1.4.1.534.6.6.7.6.6.1.3.{u}.{n}"),
             on: t(".1.3.6.1.4.1.534.6.6.7.6.6.1.4.{u}.{n}"),
@@ -584,6 +630,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(7, On), (8, Off)]),
         name: Some(t(".1.3.6.1.4.1.13742.6.3.5.3.1.3.{u}.{n}")),
         switchable: Some((t(".1.3.6.1.4.1.13742.6.3.5.3.1.28.{u}.{n}"), 1)),
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.13742.6.4.1.2.1.2.{u}.{n}"),
             on: 1,
@@ -601,6 +649,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, Off), (2, On)]),
         name: Some(t(".1.3.6.1.4.1.850.10.2.3.5.1.5.{u}.{n}")),
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.850.10.2.3.5.1.4.{u}.{n}"),
             on: 2,
@@ -618,6 +668,8 @@ pub static MODELS: &[PduModel] = &[
         states: Cow::Borrowed(&[(1, Off), (2, On)]),
         name: Some(t(".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.2.{u}.{n}")),
         switchable: None,
+        pending: None,
+        modules: None,
         control: Control::Command {
             oid: t(".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.6.{u}.{n}"),
             on: 2,
@@ -672,6 +724,37 @@ mod tests {
                 Oid::parse(p).unwrap();
             }
         }
+    }
+
+    /// Which models take `switch`/`unit` and which may be caught mid-command; the rest refuse a
+    /// unit (see the agent) instead of switching unit 1's outlet.
+    #[test]
+    fn units_and_pending_per_model() {
+        let with_units: Vec<&str> = MODELS
+            .iter()
+            .filter(|m| m.has_units())
+            .map(|m| m.id.as_ref())
+            .collect();
+        assert_eq!(
+            with_units,
+            [
+                "apc-masterswitch-plus",
+                "apc-rpdu2",
+                "eaton-g3",
+                "raritan-px2",
+                "tripplite",
+                "tripplite-lx"
+            ]
+        );
+        let pend: Vec<&str> = MODELS
+            .iter()
+            .filter(|m| m.can_pend())
+            .map(|m| m.id.as_ref())
+            .collect();
+        assert_eq!(
+            pend,
+            ["apc-masterswitch", "apc-rpdu2", "eaton-epdu", "eaton-g3"]
+        );
     }
 
     #[test]

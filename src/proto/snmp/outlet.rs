@@ -37,6 +37,17 @@ pub enum PduError {
         oid: Oid,
         what: &'static str,
     },
+    /// `switch`/`unit` given for a model that has a single unit: refused rather than ignored,
+    /// which would switch the first unit's outlet.
+    NoUnits {
+        model: String,
+        unit: u32,
+    },
+    /// No row of the linked units' table has this module and outlet number.
+    NoSuchModuleOutlet {
+        module: u32,
+        outlet: u32,
+    },
 }
 
 impl fmt::Display for PduError {
@@ -55,6 +66,13 @@ impl fmt::Display for PduError {
             PduError::AmbiguousName(n) => write!(f, "several outlets are named '{n}'; use the outlet number"),
             PduError::NotSwitchable(n) => write!(f, "outlet {n} is not switchable"),
             PduError::UnexpectedValue { oid, what } => write!(f, "unexpected value at {oid}: expected {what}"),
+            PduError::NoUnits { model, unit } => write!(
+                f,
+                "model {model} has a single unit: switch/unit {unit} cannot be honoured (only 1 names it); refusing rather than switching unit 1's outlet"
+            ),
+            PduError::NoSuchModuleOutlet { module, outlet } => {
+                write!(f, "unit {module} has no outlet {outlet} on this PDU")
+            }
         }
     }
 }
@@ -115,6 +133,10 @@ pub struct PduDevice {
     session: Session,
     model: PduModel,
     unit: u32,
+    /// The linked unit asked for, on models whose units share one table ([`PduModel::modules`]).
+    module: Option<u32>,
+    /// Budget of each request of a table walk (None: the walk's deadline alone).
+    walk_step: Option<std::time::Duration>,
 }
 
 /// Reads sysObjectID.0.
@@ -149,17 +171,46 @@ impl PduDevice {
                     .ok_or(PduError::UnknownDevice(sys))?
             }
         };
-        Ok(Self::with_session(session, model, unit))
+        Self::with_session(session, model, unit)
     }
 
-    /// Wraps an open session.
-    pub fn with_session(session: Session, model: PduModel, unit: Option<u32>) -> PduDevice {
-        let unit = unit.unwrap_or(model.default_unit);
-        PduDevice {
+    /// Wraps an open session. `unit` is the `{u}` of models with a unit slot, the module of
+    /// linked units ([`PduModel::modules`]), and refused on single-unit models unless it is 1
+    /// (fence_apc_snmp's default switch, naming the only unit there is).
+    pub fn with_session(
+        session: Session,
+        model: PduModel,
+        unit: Option<u32>,
+    ) -> Result<PduDevice, PduError> {
+        let (unit, module) = match unit {
+            _ if model.modules.is_some() => (model.default_unit, unit),
+            Some(u) if model.has_units() => (u, None),
+            Some(u) if u != 1 => {
+                return Err(PduError::NoUnits {
+                    model: model.id.to_string(),
+                    unit: u,
+                })
+            }
+            _ => (model.default_unit, None),
+        };
+        Ok(PduDevice {
             session,
             model,
             unit,
-        }
+            module,
+            walk_step: None,
+        })
+    }
+
+    /// Gives each request of a table walk its own `budget` (the caller's deadline still bounds
+    /// the whole walk): name lookups and lists on slow PDUs take many round trips.
+    pub fn set_walk_step(&mut self, budget: std::time::Duration) {
+        self.walk_step = Some(budget);
+    }
+
+    /// The linked unit in use on a modules model (`switch=2`), if one was asked for.
+    pub fn module(&self) -> Option<u32> {
+        self.module
     }
 
     pub fn model(&self) -> &PduModel {
@@ -183,6 +234,53 @@ impl PduDevice {
         deadline: &Deadline,
     ) -> Result<OutletState, PduError> {
         let oid = self.model.status.expand(outlet, self.unit)?;
+        let Some((pending_tmpl, pending_yes)) = self.model.pending.clone() else {
+            return self.status_only(outlet, oid, deadline);
+        };
+        // Both cells in one GET, so the pair is one moment's reading.
+        let pending_oid = pending_tmpl.expand(outlet, self.unit)?;
+        let vbs = match self
+            .session
+            .get(&[oid.clone(), pending_oid.clone()], deadline)
+        {
+            Ok(v) => v,
+            // v1 fails the whole GET over a firmware without the column: status alone.
+            Err(SnmpError::Missing { oid: o, .. }) if o == pending_oid => {
+                return self.status_only(outlet, oid, deadline)
+            }
+            Err(SnmpError::Missing { oid, .. }) => {
+                return Err(PduError::NoSuchOutlet { outlet, oid })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let state = match vbs.first().map(|vb| &vb.value) {
+            Some(Value::Integer(v)) => self.model.state_of(*v),
+            Some(v) if v.exception().is_some() => {
+                return Err(PduError::NoSuchOutlet { outlet, oid })
+            }
+            _ => {
+                return Err(PduError::UnexpectedValue {
+                    oid,
+                    what: "an INTEGER",
+                })
+            }
+        };
+        // A firmware without the column answers an exception: nothing known to be pending.
+        let pending =
+            matches!(vbs.get(1).map(|vb| &vb.value), Some(Value::Integer(v)) if *v == pending_yes);
+        Ok(match (state, pending) {
+            (OutletState::Off, true) => OutletState::PendingOn,
+            (OutletState::On, true) => OutletState::PendingOff,
+            (s, _) => s,
+        })
+    }
+
+    fn status_only(
+        &mut self,
+        outlet: u32,
+        oid: Oid,
+        deadline: &Deadline,
+    ) -> Result<OutletState, PduError> {
         match self.session.get_value(&oid, deadline) {
             Ok(Value::Integer(v)) => Ok(self.model.state_of(v)),
             Ok(_) => Err(PduError::UnexpectedValue {
@@ -262,7 +360,9 @@ impl PduDevice {
             return Ok(Vec::new());
         };
         let root = t.walk_root(self.unit)?;
-        let rows = self.session.walk(&root, deadline)?;
+        let rows = self
+            .session
+            .walk_stepwise(&root, self.walk_step, deadline)?;
         Ok(rows
             .into_iter()
             .filter_map(|vb| Some((t.outlet_of(&vb.oid, self.unit)?, vb.value.text()?)))
@@ -274,7 +374,9 @@ impl PduDevice {
     pub fn list_outlets(&mut self, deadline: &Deadline) -> Result<Vec<OutletInfo>, PduError> {
         let status = self.model.status.clone();
         let root = status.walk_root(self.unit)?;
-        let rows = self.session.walk(&root, deadline)?;
+        let rows = self
+            .session
+            .walk_stepwise(&root, self.walk_step, deadline)?;
         let names = self.outlet_names(deadline)?;
         let mut out: Vec<OutletInfo> = rows
             .into_iter()
@@ -298,19 +400,87 @@ impl PduDevice {
             .collect();
         out.sort_by_key(|o| o.number);
         out.dedup_by_key(|o| o.number);
+        if let Some(m) = self.module {
+            // Linked units: only the asked unit's outlets, by their number on that unit
+            // (what `plug` means together with `switch`).
+            let rows = self.module_rows(deadline)?;
+            out = out
+                .into_iter()
+                .filter_map(|mut o| {
+                    let (_, module, number) = rows.iter().find(|(i, _, _)| *i == o.number)?;
+                    (*module == m).then(|| {
+                        o.number = *number;
+                        o
+                    })
+                })
+                .collect();
+            out.sort_by_key(|o| o.number);
+        }
         Ok(out)
+    }
+
+    /// `(table index, module, outlet number)` of every row of a linked-units table.
+    fn module_rows(&mut self, deadline: &Deadline) -> Result<Vec<(u32, u32, u32)>, PduError> {
+        let Some((module_col, number_col)) = self.model.modules.clone() else {
+            return Ok(Vec::new());
+        };
+        let column =
+            |dev: &mut PduDevice, t: &model::OidTemplate| -> Result<Vec<(u32, u32)>, PduError> {
+                let root = t.walk_root(dev.unit)?;
+                Ok(dev
+                    .session
+                    .walk(&root, deadline)?
+                    .into_iter()
+                    .filter_map(|vb| {
+                        let i = t.outlet_of(&vb.oid, dev.unit)?;
+                        match vb.value {
+                            Value::Integer(v) => Some((i, u32::try_from(v).ok()?)),
+                            _ => None,
+                        }
+                    })
+                    .collect())
+            };
+        let modules = column(self, &module_col)?;
+        let numbers = column(self, &number_col)?;
+        Ok(modules
+            .into_iter()
+            .filter_map(|(i, m)| {
+                let (_, n) = numbers.iter().find(|(j, _)| *j == i)?;
+                Some((i, m, *n))
+            })
+            .collect())
     }
 
     /// The outlet number for `plug`: numbers are taken as they are (existence is checked by
     /// [`check_outlet`](Self::check_outlet)); names are looked up exactly, then
     /// case-insensitively, and must be unique.
     pub fn resolve(&mut self, plug: &OutletRef, deadline: &Deadline) -> Result<u32, PduError> {
-        let name = match plug {
-            OutletRef::Number(n) => return Ok(*n),
-            OutletRef::Name(n) => n,
+        let Some(m) = self.module else {
+            return match plug {
+                OutletRef::Number(n) => Ok(*n),
+                OutletRef::Name(name) => find_by_name(&self.outlet_names(deadline)?, name),
+            };
         };
-        let names = self.outlet_names(deadline)?;
-        find_by_name(&names, name)
+        let rows = self.module_rows(deadline)?;
+        match plug {
+            OutletRef::Number(n) => rows
+                .iter()
+                .find(|(_, module, number)| *module == m && number == n)
+                .map(|(i, _, _)| *i)
+                .ok_or(PduError::NoSuchModuleOutlet {
+                    module: m,
+                    outlet: *n,
+                }),
+            OutletRef::Name(name) => {
+                // Names are looked up on the asked unit only: linked units often repeat them.
+                let names: Vec<(u32, String)> = self
+                    .outlet_names(deadline)?
+                    .into_iter()
+                    .filter(|(i, _)| rows.iter().any(|(j, module, _)| i == j && *module == m))
+                    .collect();
+                find_by_name(&names, name)
+            }
+        }
     }
 }
 

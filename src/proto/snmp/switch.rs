@@ -5,7 +5,7 @@
 //! The fence engine decides the order (off → confirm → on) and the polling; this adapter only
 //! answers single questions and sends single commands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::client::Target;
@@ -49,6 +49,14 @@ pub fn verdict(outlet: u32, state: OutletState) -> Result<PowerState, FenceError
     }
 }
 
+/// fence_apc_snmp's `switch:outlet` plug notation (`2:5`): both parts digits, split at the
+/// first colon. Anything else is a plain outlet number or name.
+pub fn split_unit(plug: &str) -> Option<(u32, &str)> {
+    let (unit, outlet) = plug.trim().split_once(':')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(unit) && digits(outlet)).then(|| Some((unit.parse().ok()?, outlet)))?
+}
+
 /// One line for a PDU failure (its `Display` carries no credential).
 pub fn fence_error(e: PduError) -> FenceError {
     FenceError::new(e.to_string())
@@ -61,15 +69,20 @@ pub struct PduSwitch {
     request_budget: Duration,
     /// `plug` text → outlet number, for plugs already resolved and checked in this run.
     resolved: HashMap<String, u32>,
+    /// Outlets sent a reboot in this run: for them "off, command pending" is the off phase
+    /// of that reboot, observed.
+    cycling: HashSet<u32>,
 }
 
 impl PduSwitch {
     /// `request_budget` bounds each single GET/SET/walk (the run's deadline bounds it too).
-    pub fn new(dev: PduDevice, request_budget: Duration) -> PduSwitch {
+    pub fn new(mut dev: PduDevice, request_budget: Duration) -> PduSwitch {
+        dev.set_walk_step(request_budget);
         PduSwitch {
             dev,
             request_budget,
             resolved: HashMap::new(),
+            cycling: HashSet::new(),
         }
     }
 
@@ -90,10 +103,13 @@ impl PduSwitch {
         if plug.trim().is_empty() {
             return Err(FenceError::new("parameter 'plug' is empty"));
         }
-        let d = self.budget(deadline);
+        // `2:5`: the agent opened the device on unit 2 (and refused a mix of units).
+        let outlet = split_unit(plug).map_or(plug, |(_, o)| o);
+        // A name is a walk: each of its requests gets the budget, the run's deadline bounds
+        // the whole (one budget for a 48-row v1 walk fails on a slow PDU).
         let n = self
             .dev
-            .resolve(&OutletRef::parse(plug), &d)
+            .resolve(&OutletRef::parse(outlet), &deadline)
             .map_err(fence_error)?;
         let d = self.budget(deadline);
         self.dev.check_outlet(n, &d).map_err(fence_error)?;
@@ -107,7 +123,22 @@ impl PowerSwitch for PduSwitch {
         let n = self.outlet(plug, deadline)?;
         let d = self.budget(deadline);
         let s = self.dev.outlet_state(n, &d).map_err(fence_error)?;
+        if s == OutletState::PendingOn && self.cycling.contains(&n) {
+            // Our own reboot's off phase: the relay is open now, which is what a cycle must
+            // be seen doing.
+            return Ok(PowerState::Off);
+        }
         verdict(n, s)
+    }
+
+    fn resends_off(&self) -> bool {
+        self.dev.model().can_pend()
+    }
+
+    /// Resolved (names looked up) and checked to exist and be switchable, without a verdict
+    /// on its state: a pending outlet is a valid plug.
+    fn check_plug(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
+        self.outlet(plug, deadline).map(|_| ())
     }
 
     fn set_power(
@@ -128,15 +159,15 @@ impl PowerSwitch for PduSwitch {
     fn power_cycle(&mut self, plug: &str, deadline: Deadline) -> Result<(), FenceError> {
         let n = self.outlet(plug, deadline)?;
         let d = self.budget(deadline);
+        self.cycling.insert(n);
         self.dev
             .set_outlet(n, PowerAction::Reboot, &d)
             .map_err(fence_error)
     }
 
     fn list(&mut self, deadline: Deadline) -> Result<Vec<Outlet>, FenceError> {
-        // A walk is several requests: give it the whole budget again per table.
-        let d = Deadline::after(self.request_budget * 2).min(deadline);
-        let rows = self.dev.list_outlets(&d).map_err(fence_error)?;
+        // Walks: each request has its own budget (see `new`), the deadline bounds them all.
+        let rows = self.dev.list_outlets(&deadline).map_err(fence_error)?;
         if rows.is_empty() {
             return Err(FenceError::new(format!(
                 "the PDU has no outlet table at {} (wrong model?)",
@@ -178,6 +209,15 @@ mod tests {
                 (attempt_ms, retries),
                 "{budget_ms}"
             );
+        }
+    }
+
+    #[test]
+    fn switch_outlet_notation() {
+        assert_eq!(split_unit("2:5"), Some((2, "5")));
+        assert_eq!(split_unit(" 10:12 "), Some((10, "12")));
+        for plain in ["5", "node1", "a:5", "2:b", ":5", "2:", "2:5:1", "-1:5"] {
+            assert_eq!(split_unit(plain), None, "{plain}");
         }
     }
 
