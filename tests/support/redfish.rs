@@ -184,6 +184,8 @@ pub struct Emulator {
     pub password: String,
     pub pki: Pki,
     pub systems: Vec<FakeSystem>,
+    /// The network namespace the emulator runs in (a cluster node's), if not ours.
+    pub netns: Option<String>,
     child: Child,
 }
 
@@ -201,6 +203,11 @@ impl Emulator {
 
     /// Starts the emulator over HTTPS on `host` (127.0.0.1 or ::1) with these systems.
     pub fn start_on(host: &str, systems: &[FakeSystem]) -> Emulator {
+        Self::start_in(None, host, systems)
+    }
+
+    /// As [`Emulator::start_on`], inside network namespace `netns` (a cluster node's).
+    pub fn start_in(netns: Option<&str>, host: &str, systems: &[FakeSystem]) -> Emulator {
         let python = venv_python();
         let dir = std::env::temp_dir().join(format!(
             "bulwark-redfish-{}-{}",
@@ -278,6 +285,7 @@ impl Emulator {
                 password: password.clone(),
                 pki: Pki { dir: dir.clone() },
                 systems: systems.to_vec(),
+                netns: netns.map(str::to_string),
                 child,
             };
             if emu.wait_ready() {
@@ -295,8 +303,11 @@ impl Emulator {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
+            // "ready" is written once the listening socket is bound; from our namespace the
+            // port can be probed only when it is ours.
             if self.dir.join("ready").is_file()
-                && std::net::TcpStream::connect((self.host.as_str(), self.port)).is_ok()
+                && (self.netns.is_some()
+                    || std::net::TcpStream::connect((self.host.as_str(), self.port)).is_ok())
             {
                 return true;
             }
@@ -375,7 +386,14 @@ impl Emulator {
     /// One request with curl; credentials through a config file on stdin, never argv.
     pub fn curl(&self, path: &str, post: Option<&str>) -> String {
         let url = format!("https://{}{path}", self.address());
-        let mut cmd = Command::new("curl");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "curl"]);
+                c
+            }
+            None => Command::new("curl"),
+        };
         cmd.args(["-sS", "-K", "-", "--cacert"])
             .arg(self.pki.ca())
             .arg(url)

@@ -302,10 +302,6 @@ mod tests {
         assert!(matches!(power_reading(&json!({})), Reading::Unsettled(_)));
     }
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
     /// Every subset of the standard ResetTypes: off is ForceOff or a refusal naming the
     /// allowed values, never a graceful variant; on follows On > ForceOn > PushPowerButton.
     #[test]
