@@ -55,9 +55,10 @@ fn stonith_admin_reboot_through_pacemaker_fenced() {
     let out = cluster.exec(&["stonith_admin", "--reboot", "node2", "--timeout", "90"]);
     assert!(
         out.status.success(),
-        "stonith_admin --reboot node2: {}\n{}",
+        "stonith_admin --reboot node2: {}\n{}\nemulator: {}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
+        emu.log()
     );
     let (a, b) = (&emu.systems[0], &emu.systems[1]);
     let resets: Vec<String> = emu

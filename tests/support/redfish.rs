@@ -258,7 +258,7 @@ impl Emulator {
             let _ = fs::remove_file(dir.join("ready"));
             let log = fs::File::create(dir.join("emulator.log")).unwrap();
             let mut cmd =
-                crate::support::sim_command(&python.to_string_lossy(), None, libc::SIGTERM);
+                crate::support::sim_command(&python.to_string_lossy(), netns, libc::SIGTERM);
             let child = cmd
                 .arg(workspace().join("tests/fixtures/redfish/emulator.py"))
                 .env("RF_DIR", &dir)
@@ -349,6 +349,11 @@ impl Emulator {
                 })
             })
             .collect()
+    }
+
+    /// The emulator's own output (for failure messages).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("emulator.log")).unwrap_or_default()
     }
 
     pub fn clear_requests(&self) {
