@@ -368,6 +368,35 @@ fn faults_sushy_lacks() {
     assert!(!emu.requests().iter().any(|(_, m, _, _)| m == "POST"));
     assert_eq!(emu.power_state(s), "On");
 
+    // Only PushPowerButton powers on: pressed only on a system read Off, and sushy's own
+    // HTTP 501 for it is a failure with sushy's message.
+    emu.set_faults(&["push_only"]);
+    let r = ours(&emu, "on", &[]);
+    assert_eq!(
+        (r.code, r.out.as_str()),
+        (0, "Success: Already ON\n"),
+        "{r:?}"
+    );
+    emu.set_faults(&[]);
+    emu.set_power(s, false);
+    emu.set_faults(&["push_only"]);
+    emu.clear_requests();
+    let r = ours(&emu, "on", &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.err.contains("HTTP 501") && r.err.contains("PushPowerButton is not supported"),
+        "{}",
+        r.err
+    );
+    let posts = emu
+        .requests()
+        .iter()
+        .filter(|(_, m, p, _)| m == "POST" && p.ends_with("ComputerSystem.Reset"))
+        .count();
+    assert_eq!(posts, 1);
+    emu.set_faults(&[]);
+    emu.set_power(s, true);
+
     // A 4xx carries the BMC's own ExtendedInfo message.
     emu.set_faults(&["reject_reset"]);
     let r = ours(&emu, "off", &[]);
