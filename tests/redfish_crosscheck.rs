@@ -20,6 +20,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("two systems, status, no plug", "Same cause: fence_redfish reports the last member's state as the node's. We refuse and list the members."),
     ("PowerState PoweringOff, status", "fence_redfish takes anything but \"Off\" as on. A transition is not a verdict: we poll until On or Off and fail if the state never settles within power_timeout."),
     ("diag", "fence_redfish's diag POSTs ResetType Nmi and does not check the reply: the emulator answers HTTP 501 (not supported) and fence_redfish still reports success. Ours has no diag action (an NMI is not fencing) and says so; every POST of ours has its status checked."),
+    ("one system, plug = the node name, off", "pacemaker-fenced passes the target's node name as plug unless told otherwise. fence_redfish ignores plug (without port_as_ip) and switches whatever system it finds; ours selects the system by plug and refuses a plug that names none, listing the systems. A configuration moved from fence_redfish by changing the agent name needs pcmk_host_map=node:SystemId (or pcmk_host_argument=none for a BMC with one system), as crm-examples/redfish shows; until then fencing fails loudly instead of possibly switching the wrong machine."),
     ("PowerState PoweringOff, off", "fence_redfish sends ForceOff to a machine in transition, then times out waiting (the emulator applied the ForceOff). We poll the unsettled reading and fail without commanding a machine whose state we could not read; both exit 1."),
 ];
 
@@ -104,6 +105,8 @@ struct Scenario {
     /// Both agents trust nothing special (no ssl_ca_file, no ssl_insecure).
     no_trust: bool,
     wrong_password: bool,
+    /// `plug` given to both agents as pacemaker-fenced passes it by default: the node name.
+    node_name_plug: bool,
 }
 
 const fn sc(name: &'static str, action: &'static str) -> Scenario {
@@ -116,6 +119,7 @@ const fn sc(name: &'static str, action: &'static str) -> Scenario {
         select: false,
         no_trust: false,
         wrong_password: false,
+        node_name_plug: false,
     }
 }
 
@@ -152,6 +156,10 @@ fn scenarios() -> Vec<Scenario> {
             two: true,
             select: true,
             ..sc("two systems, off, selected", "off")
+        },
+        Scenario {
+            node_name_plug: true,
+            ..sc("one system, plug = the node name, off", "off")
         },
         Scenario {
             wrong_password: true,
@@ -219,6 +227,9 @@ fn run_one(emu: &Emulator, s: &Scenario, stock: bool) -> Outcome {
         ("password", password),
         ("power_timeout", "3".into()),
     ];
+    if s.node_name_plug {
+        o.push(("plug", "node2".into()));
+    }
     let r = if stock {
         o.push(("ip", emu.host.clone()));
         o.push(("ipport", emu.port.to_string()));
@@ -276,6 +287,13 @@ fn fence_redfish_side_by_side() {
         FakeSystem::new(1, "node-a", true),
         FakeSystem::new(2, "node-b", true),
     ]);
+    let names: Vec<&str> = scenarios().iter().map(|s| s.name).collect();
+    for (n, _) in KNOWN.iter().chain(NOTES) {
+        assert!(
+            names.contains(n),
+            "a reason for a scenario that does not exist: {n}"
+        );
+    }
     let mut rows = Vec::new();
     let mut undocumented = Vec::new();
     let mut stale = Vec::new();

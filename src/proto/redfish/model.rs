@@ -396,6 +396,35 @@ mod tests {
         assert_eq!(error_text("<html>"), None);
     }
 
+    /// iLO and XCC state the allowed ResetTypes in an ActionInfo resource, not inline.
+    #[test]
+    fn reset_action_inline_and_action_info() {
+        let inline = json!({"Actions":{"#ComputerSystem.Reset":{
+            "target":"/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+            "ResetType@Redfish.AllowableValues":["On","ForceOff"]}}});
+        let a = reset_action(&inline).unwrap();
+        assert_eq!(
+            a.allowed,
+            Some(vec!["On".to_string(), "ForceOff".to_string()])
+        );
+        let by_info = json!({"Actions":{"#ComputerSystem.Reset":{
+            "target":"/t","@Redfish.ActionInfo":"/redfish/v1/Systems/1/ResetActionInfo"}}});
+        let a = reset_action(&by_info).unwrap();
+        assert_eq!(
+            (a.allowed, a.action_info.as_deref()),
+            (None, Some("/redfish/v1/Systems/1/ResetActionInfo"))
+        );
+        let info = json!({"Parameters":[
+            {"Name":"Other","AllowableValues":["x"]},
+            {"Name":"ResetType","Required":true,"AllowableValues":["On","GracefulShutdown"]}]});
+        let allowed = action_info_allowed(&info).unwrap();
+        assert!(matches!(
+            choose_reset(PowerState::Off, Some(&allowed)),
+            ResetChoice::Refuse(why) if why.contains("On, GracefulShutdown")
+        ));
+        assert_eq!(reset_action(&json!({"Actions":{}})), None);
+    }
+
     #[test]
     fn sessions_and_tasks() {
         assert_eq!(
