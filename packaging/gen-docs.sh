@@ -13,7 +13,7 @@ for a in vip drbd axigen; do
   "$BIN/$a" meta-data > "ocf-metadata/$a.xml"
   "$BIN/$a" man > "packaging/man/ocf_bulwark_$a.7"
 done
-for f in fence_bulwark_ipmi fence_bulwark_idrac fence_bulwark_pdu; do
+for f in fence_bulwark_ipmi fence_bulwark_idrac fence_bulwark_pdu fence_bulwark_redfish; do
   [ -x "$BIN/$f" ] || continue
   "$BIN/$f" -o metadata > "ocf-metadata/$f.xml"
   "$BIN/$f" -o manpage > "packaging/man/$f.8"

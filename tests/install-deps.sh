@@ -11,7 +11,7 @@ PACKAGES=(
   pacemaker pacemaker-cli-utils corosync pcs crmsh resource-agents fence-agents drbd-utils
   openipmi ipmitool snmp snmpd libxml2-utils xsltproc iproute2 iputils-arping procps
   psmisc util-linux tcpdump hyperfine time kmod
-  freeipmi-tools libfreeipmi-dev gcc libc6-dev python3-venv
+  freeipmi-tools libfreeipmi-dev gcc libc6-dev python3-venv openssl curl
   lintian rpmlint rpm man-db groff-base
 )
 

@@ -16,6 +16,7 @@ fn agents(kind: &str) -> Vec<String> {
             "fence_bulwark_ipmi",
             "fence_bulwark_idrac",
             "fence_bulwark_pdu",
+            "fence_bulwark_redfish",
         ],
     };
     let found: Vec<String> = names

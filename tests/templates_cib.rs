@@ -437,7 +437,11 @@ fn diff(a: &BTreeSet<String>, b: &BTreeSet<String>) -> String {
 
 // ---- Static checks (no cluster) -------------------------------------------------------------
 
-const CIB_TEMPLATES: &[&str] = &["axigen-cluster.xml", "san/axigen-san.xml"];
+const CIB_TEMPLATES: &[&str] = &[
+    "axigen-cluster.xml",
+    "san/axigen-san.xml",
+    "redfish/redfish-fencing.xml",
+];
 
 /// The template as a running cluster with both nodes up and quorate would hold it: a status
 /// section with both nodes online. Without one, crm_verify sees two unseen nodes and rightly
@@ -596,6 +600,7 @@ fn the_xml_and_crmsh_templates_say_the_same() {
     for (xml, crm) in [
         ("axigen-cluster.xml", "axigen-cluster.crm"),
         ("san/axigen-san.xml", "san/axigen-san.crm"),
+        ("redfish/redfish-fencing.xml", "redfish/redfish-fencing.crm"),
     ] {
         let root = parse_xml(&read(&examples_dir().join(xml)));
         let crm_text = read(&examples_dir().join(crm));
