@@ -227,7 +227,7 @@ if [ "$NODE" = "$SEC" ]; then
   umount /mnt || die "umount on the new Primary failed"
   say read
 fi
-await 60 "$SEC" read
+await 240 "$SEC" read   # covers the switch-over (120 s) and the new Primary's mount (30 s)
 result "role.switched=$(drbd_role)"
 
 # ---- 5. connected: both agents' view
