@@ -669,8 +669,13 @@ fn put_in_lab(cluster: &Cluster, name: &str, content: &str) -> String {
 fn run_pcs_script(cluster: &Cluster, n: u32, script: &str) -> String {
     let path = examples_dir().join(script);
     let p = path.to_string_lossy().into_owned();
-    cluster.exec_ok_on(n, &["env", "NODE1=node1", "NODE2=node2", "bash", &p])
+    let cmd = ["env", "NODE1=node1", "NODE2=node2", "bash", &p];
+    let out = cluster.exec_on_within(n, &cmd, PCS_SCRIPT_TIMEOUT);
+    expect_success(&format!("node{n}: {}", cmd.join(" ")), &out)
 }
+
+/// Bound on one pcs template script (about twenty pcs runs, each a Python start-up).
+const PCS_SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Prepares the one-node lab for a template that names two nodes: node1 in standby (nothing
 /// starts), node2 known to the CIB (pcs refuses fencing levels for unknown nodes; in a real
@@ -896,15 +901,20 @@ fn two_node_cluster_takes_the_pcs_script() {
     let f = cib_file.to_string_lossy().into_owned();
     let script = examples_dir().join("axigen-cluster.pcs.sh");
     let s = script.to_string_lossy().into_owned();
-    let out = cluster.exec_ok(&[
+    let cib_file_env = format!("CIB_FILE={f}");
+    let cmd = [
         "env",
         "NODE1=node1",
         "NODE2=node2",
         "PUSH=no",
-        &format!("CIB_FILE={f}"),
+        &cib_file_env,
         "bash",
         &s,
-    ]);
+    ];
+    let out = expect_success(
+        &format!("node1: {}", cmd.join(" ")),
+        &cluster.exec_on_within(1, &cmd, PCS_SCRIPT_TIMEOUT),
+    );
     assert!(out.contains("not pushed"), "{out}");
     assert_eq!(before, summarize(&live_configuration(&cluster, 1)));
     let built = summarize(&read(&cib_file));

@@ -150,12 +150,21 @@ impl Cluster {
 
     /// Runs `cmd` inside node `n`.
     pub fn exec_on(&self, n: u32, cmd: &[&str]) -> Output {
+        self.exec_on_within(n, cmd, super::COMMAND_TIMEOUT)
+    }
+
+    /// [`Cluster::exec_on`] with its own bound, for commands that are many commands (a pcs
+    /// script runs one Python process per line: minutes on a busy 2-core machine).
+    pub fn exec_on_within(&self, n: u32, cmd: &[&str], timeout: Duration) -> Output {
         let pid = self
             .node_pid(n)
             .unwrap_or_else(|| panic!("node{n} is not running (lab {})", self.lab_dir().display()));
-        run(Command::new("nsenter")
-            .args(["-t", &pid.to_string(), "-a"])
-            .args(cmd))
+        super::run_within(
+            Command::new("nsenter")
+                .args(["-t", &pid.to_string(), "-a"])
+                .args(cmd),
+            timeout,
+        )
     }
 
     /// [`Cluster::exec`] that panics with stderr on failure; returns stdout.
