@@ -219,9 +219,7 @@ fn all_fresh_off_before(events: &[Event], plugs: usize, until: usize) -> Result<
             |e| matches!(e, Event::Set(q, PowerState::Off) | Event::Cycle(q) if *q == p),
         );
         let from = last_off_cmd.map_or(0, |i| i + 1);
-        let fresh = events[from..until]
-            .iter()
-            .any(|e| *e == Event::Read(p, Some(PowerState::Off)));
+        let fresh = events[from..until].contains(&Event::Read(p, Some(PowerState::Off)));
         if !fresh {
             return Err(format!(
                 "plug {p} has no OFF reading after its last off command (events {from}..{until})"
