@@ -73,12 +73,18 @@ pub fn fence_request(data: &[u8]) {
     } else {
         Vec::new()
     };
-    if let Ok(req) = crate::fence::runtime::check_request(&agent, &args, &input) {
+    static DECLARATIONS: std::sync::OnceLock<[&'static [crate::params::Param]; 2]> =
+        std::sync::OnceLock::new();
+    let decls = DECLARATIONS.get_or_init(|| {
+        [Flavour::Ipmi, Flavour::Idrac]
+            .map(|flavour| crate::fence::runtime::declaration(IpmiFence { flavour }.spec()))
+    });
+    let decl = decls[usize::from(flavour == Flavour::Idrac)];
+    if let Ok(req) = crate::fence::runtime::check_request(&agent, decl, &args, &input) {
         // The run's deadline is always finite, whatever agent_timeout said.
         assert!(req.deadline.remaining() <= std::time::Duration::from_secs(u32::MAX as u64));
         let _ = crate::proto::ipmi::agent::interface_of(&req);
         let _ = crate::proto::ipmi::agent::bmc_host(&req);
-        let _ = agent.spec();
     }
 }
 

@@ -272,14 +272,16 @@ pub fn execute<A: FenceAgent>(
 
 /// Everything [`execute`] does with a request before it acts, without I/O: parsing (argv, or
 /// stdin when there is none), the refusal of device selectors, the action word, each
-/// parameter's validation, the timing, and the agent's own checks (fuzzing).
+/// parameter's validation, the timing, and the agent's own checks (fuzzing). `decl` is
+/// [`declaration`]`(agent.spec())`, made once by the caller: it is leaked, which a fence agent
+/// does once per process but a fuzzer must not do per input.
 pub fn check_request<A: FenceAgent>(
     agent: &A,
+    decl: &'static [Param],
     args: &[String],
     stdin: &str,
 ) -> Result<Request, FenceError> {
     let spec = agent.spec();
-    let decl = declaration(spec);
     let raw = if args.is_empty() {
         parse_stdin(decl, stdin)
     } else {
