@@ -5,7 +5,38 @@
 //! exit reason, so every wait inside an action takes its budget from one [`Deadline`] that
 //! ends a safety margin *before* the caller's timeout.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
+
+thread_local! {
+    /// A simulated clock for this thread: `(origin, elapsed)`. Set only by property runners
+    /// (`examples/fence_property.rs`) so a million schedules with seconds of polling each run
+    /// in seconds; the agents never set it.
+    static SIMULATED: Cell<Option<(Instant, Duration)>> = const { Cell::new(None) };
+}
+
+/// Now, on this thread's clock (the real one unless [`simulate_clock`] was called).
+pub fn now() -> Instant {
+    match SIMULATED.with(Cell::get) {
+        Some((origin, elapsed)) => origin + elapsed,
+        None => Instant::now(),
+    }
+}
+
+/// Waits `d` on this thread's clock: a real sleep, or an instant advance of the simulated one.
+pub fn sleep(d: Duration) {
+    match SIMULATED.with(Cell::get) {
+        Some((origin, elapsed)) => SIMULATED.with(|c| c.set(Some((origin, elapsed + d)))),
+        None => std::thread::sleep(d),
+    }
+}
+
+/// Switches this thread to a simulated clock that starts now and moves only through
+/// [`sleep`] (property runners; never called by the agents).
+#[doc(hidden)]
+pub fn simulate_clock() {
+    SIMULATED.with(|c| c.set(Some((Instant::now(), Duration::ZERO))));
+}
 
 /// Where [`Deadline::after`] saturates.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
@@ -20,7 +51,7 @@ impl Deadline {
     /// A deadline `budget` from now. A budget too large for the clock (`u64::MAX` ms from a
     /// garbled environment) saturates at a century instead of panicking.
     pub fn after(budget: Duration) -> Self {
-        let now = Instant::now();
+        let now = now();
         Deadline {
             at: now
                 .checked_add(budget)
@@ -45,12 +76,12 @@ impl Deadline {
 
     /// Time left, zero once passed.
     pub fn remaining(&self) -> Duration {
-        self.at.saturating_duration_since(Instant::now())
+        self.at.saturating_duration_since(now())
     }
 
     /// True once the deadline has passed.
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.at
+        now() >= self.at
     }
 
     /// `wanted`, or less if the deadline comes first. Use for per-step timeouts
@@ -63,11 +94,7 @@ impl Deadline {
     /// what follows it (e.g. a graceful stop that must leave room for SIGKILL).
     pub fn reserve(&self, reserve: Duration) -> Deadline {
         Deadline {
-            at: self
-                .at
-                .checked_sub(reserve)
-                .unwrap_or(self.at)
-                .max(Instant::now()),
+            at: self.at.checked_sub(reserve).unwrap_or(self.at).max(now()),
         }
     }
 

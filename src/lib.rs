@@ -10,6 +10,8 @@ pub mod codec;
 pub mod deadline;
 pub mod drbd;
 pub mod fence;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod log;
 pub mod man;
 pub mod net;

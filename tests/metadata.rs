@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use support::{workspace_bin, workspace_dir};
 
-/// The agents whose source exists: each must build and must have committed metadata.
+/// The agents Bulwark ships. Each must have its source under `src/bin/` (a renamed or removed
+/// agent fails here instead of silently dropping out of the metadata checks), and every agent
+/// source there must be listed (a new agent gets its metadata checked).
 fn agents(kind: &str) -> Vec<String> {
     let names: &[&str] = match kind {
         "ocf" => &["vip", "drbd", "axigen"],
@@ -19,12 +21,36 @@ fn agents(kind: &str) -> Vec<String> {
             "fence_bulwark_redfish",
         ],
     };
-    let found: Vec<String> = names
-        .iter()
-        .filter(|n| workspace_dir().join(format!("src/bin/{n}.rs")).exists())
-        .map(|n| n.to_string())
-        .collect();
-    found
+    for n in names {
+        let src = workspace_dir().join(format!("src/bin/{n}.rs"));
+        assert!(
+            src.is_file(),
+            "{kind} agent {n}: {} is missing",
+            src.display()
+        );
+    }
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn every_agent_source_is_listed() {
+    let listed: Vec<String> = agents("ocf").into_iter().chain(agents("fence")).collect();
+    let dir = workspace_dir().join("src/bin");
+    for entry in std::fs::read_dir(&dir).expect("src/bin") {
+        let name = entry.expect("src/bin entry").file_name();
+        let name = name.to_string_lossy();
+        let Some(agent) = name.strip_suffix(".rs") else {
+            continue;
+        };
+        // The DRBD handlers are not cluster agents: no metadata.
+        if agent.starts_with("bulwark-drbd-") {
+            continue;
+        }
+        assert!(
+            listed.iter().any(|l| l == agent),
+            "src/bin/{name} is not in tests/metadata.rs agents(): its metadata is never checked"
+        );
+    }
 }
 
 fn metadata_of(bin: &Path, fence: bool) -> String {

@@ -102,7 +102,7 @@ fn plug_label(plug: &str) -> String {
 
 /// A reading of every plug. No plug at all is an error, not an empty reading: "all of none
 /// are OFF" must never pass for a confirmed fence.
-pub(crate) fn read_all(
+pub fn read_all(
     sw: &mut dyn PowerSwitch,
     plugs: &[String],
     deadline: Deadline,
@@ -131,7 +131,7 @@ pub fn confirm(
         return Err(no_plug());
     }
     let until = Deadline::after(timing.power_timeout).min(deadline);
-    let started = std::time::Instant::now();
+    let started = crate::deadline::now();
     let mut pause = Duration::from_millis(20).min(timing.poll_max);
     loop {
         let mut last_error = None;
@@ -153,7 +153,7 @@ pub fn confirm(
             return Ok(());
         }
         if until.remaining() <= pause {
-            let waited = started.elapsed();
+            let waited = crate::deadline::now().saturating_duration_since(started);
             return Err(match (pending, last_error) {
                 (Some((p, s)), _) => FenceError::new(format!(
                     "timed out: {} still reads {s} after {:.1} s, expected {want}",
@@ -166,14 +166,14 @@ pub fn confirm(
                 (None, None) => unreachable!("handled above"),
             });
         }
-        std::thread::sleep(pause);
+        crate::deadline::sleep(pause);
         pause = (pause * 2).min(timing.poll_max);
     }
 }
 
 fn settle(timing: &Timing, deadline: Deadline) {
     if !timing.power_wait.is_zero() {
-        std::thread::sleep(deadline.cap(timing.power_wait));
+        crate::deadline::sleep(deadline.cap(timing.power_wait));
     }
 }
 
@@ -278,7 +278,7 @@ fn set_power_on_patiently(
     loop {
         match sw.set_power(plug, PowerState::On, deadline) {
             Err(e) if e.transient && deadline.remaining() > pause => {
-                std::thread::sleep(pause);
+                crate::deadline::sleep(pause);
                 pause = (pause * 2).min(ON_RETRY_MAX);
             }
             other => return other,

@@ -270,6 +270,43 @@ pub fn execute<A: FenceAgent>(
     }
 }
 
+/// Everything [`execute`] does with a request before it acts, without I/O: parsing (argv, or
+/// stdin when there is none), the refusal of device selectors, the action word, each
+/// parameter's validation, the timing, and the agent's own checks (fuzzing). `decl` is
+/// [`declaration`]`(agent.spec())`, made once by the caller: it is leaked, which a fence agent
+/// does once per process but a fuzzer must not do per input.
+pub fn check_request<A: FenceAgent>(
+    agent: &A,
+    decl: &'static [Param],
+    args: &[String],
+    stdin: &str,
+) -> Result<Request, FenceError> {
+    let spec = agent.spec();
+    let raw = if args.is_empty() {
+        parse_stdin(decl, stdin)
+    } else {
+        parse_args(decl, args).map_err(|e| FenceError::new(e.0))?
+    };
+    if let Some(name) = raw.refused.first() {
+        return Err(FenceError::new(format!(
+            "parameter '{name}' is not supported"
+        )));
+    }
+    let (values, _) = Values::collect(
+        decl,
+        raw.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let word = values.get("action").unwrap_or("reboot").to_string();
+    let action = FenceAction::parse(&word)
+        .ok_or_else(|| FenceError::new(format!("Unrecognised action '{word}'")))?;
+    values
+        .validate()
+        .map_err(|e| FenceError::new(e.to_string()))?;
+    let req = build_request(spec, action, values, Logger::silent())?;
+    agent.check(&req)?;
+    Ok(req)
+}
+
 fn seconds(values: &Values, name: &str) -> Duration {
     values.seconds(name).unwrap_or_default()
 }

@@ -107,6 +107,8 @@ pub fn send_gratuitous_arp(
 ) -> Result<u32, Errno> {
     // Protocol 0: this socket sends only and never queues received frames.
     let fd = socket(libc::AF_PACKET, libc::SOCK_RAW, 0)?;
+    // SAFETY: sockaddr_ll is a plain C struct of integers and byte arrays; all zeroes is a
+    // valid (unspecified) address that the fields below complete.
     let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     to.sll_family = libc::AF_PACKET as u16;
     to.sll_protocol = ETHERTYPE_ARP.to_be();
@@ -125,6 +127,8 @@ pub fn send_gratuitous_arp(
 }
 
 fn sockaddr_in6(ip: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
+    // SAFETY: sockaddr_in6 is a plain C struct of integers and byte arrays; all zeroes is the
+    // unspecified address, completed below.
     let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
     sa.sin6_family = libc::AF_INET6 as u16;
     sa.sin6_addr.s6_addr = ip.octets();

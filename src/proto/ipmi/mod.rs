@@ -56,6 +56,7 @@ pub use error::{AuthFailure, IpmiError};
 pub use message::{Command, CompletionCode};
 pub use rakp::RmcpStatus;
 pub use rmcp::AuthType;
+pub(crate) use session::judge_datagram;
 pub use session::{resolve_host, Negotiated, Session};
 
 /// Codec entry points for known-answer tests and fuzzing; not needed to drive a BMC.

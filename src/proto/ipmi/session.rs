@@ -618,6 +618,72 @@ fn judge_v15(
     }
 }
 
+/// Runs one received datagram through every judgement an exchange applies to a reply (v1.5
+/// session replies, RMCP+ set-up replies, IPMI responses and their completion codes, chassis
+/// status), so the fuzzer reaches the same decisions a hostile BMC or network could.
+pub(crate) fn judge_datagram(bytes: &[u8]) {
+    let peer = SocketAddr::from(([127, 0, 0, 1], super::DEFAULT_PORT));
+    let pw = [0x55u8; 16];
+    for auth in [
+        AuthType::None,
+        AuthType::Md2,
+        AuthType::Md5,
+        AuthType::Password,
+    ] {
+        let sid = bytes
+            .get(6..10)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        judged(
+            peer,
+            judge_v15(bytes, auth, &pw, sid, Command::GetChassisStatus, 1),
+        );
+    }
+    for (want, decode) in [
+        (
+            payload::OPEN_SESSION_RESPONSE,
+            open_session_status as fn(&[u8]) -> Option<RmcpStatus>,
+        ),
+        (payload::RAKP2, rakp2_status),
+        (payload::RAKP4, rakp4_status),
+    ] {
+        if let Ok(Some(p)) = setup_payload(bytes, want) {
+            if let Some(status) = decode(&p) {
+                let _ = refusal(peer, "fuzz", status, Privilege::Operator);
+            }
+        }
+    }
+    for cmd in [Command::GetChassisStatus, Command::ChassisControl] {
+        judged(
+            peer,
+            judge_response(bytes, cmd, bytes.first().map_or(0, |b| b >> 2)),
+        );
+    }
+}
+
+fn judged(peer: SocketAddr, seen: Seen<Response>) {
+    if let Seen::Done(Ok(r)) = seen {
+        for cmd in [Command::GetChassisStatus, Command::ChassisControl] {
+            if let Ok(r) = check_completion(peer, cmd, r.clone()) {
+                let _ = ChassisStatus::decode(&r.data);
+            }
+        }
+    }
+}
+
+fn open_session_status(p: &[u8]) -> Option<RmcpStatus> {
+    rakp::decode_open_session_response(p)
+        .ok()
+        .map(|r| r.status())
+}
+
+fn rakp2_status(p: &[u8]) -> Option<RmcpStatus> {
+    rakp::decode_rakp2(p).ok().map(|r| r.status())
+}
+
+fn rakp4_status(p: &[u8]) -> Option<RmcpStatus> {
+    rakp::decode_rakp4(p).ok().map(|r| r.status())
+}
+
 /// Get Channel Authentication Capabilities, sessionless (v1.5 framing, auth type none).
 fn channel_auth(
     t: &Transport,

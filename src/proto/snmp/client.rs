@@ -450,6 +450,13 @@ fn from_wire_value(v: &snmp2::Value<'_>) -> Result<Value, SnmpError> {
     })
 }
 
+/// The varbinds of a v1/v2c response message as this client reads them off the wire
+/// (fuzzing: the same conversion every GET, SET and walk goes through).
+pub(crate) fn decode_response(bytes: &[u8]) -> Result<Vec<Varbind>, SnmpError> {
+    let pdu = snmp2::Pdu::from_bytes(bytes).map_err(|e| SnmpError::Malformed(format!("{e:?}")))?;
+    owned(pdu).map(|a| a.varbinds)
+}
+
 /// A response PDU made owned: error status plus varbinds.
 struct Answer {
     status: u32,
