@@ -152,7 +152,8 @@ pub fn ocf_env(data: &[u8]) {
         }
     }
     // the DRBD fence-peer handler
-    let _ = crate::drbd::handler::HandlerEnv::from_vars(env.clone());
+    let _ = crate::drbd::handler::HandlerEnv::from_vars(env.clone(), None);
+    let _ = crate::drbd::handler::HandlerEnv::from_vars(env.clone(), Some("r0"));
     let args: Vec<String> = text(data).split_whitespace().map(str::to_string).collect();
     for name in ["bulwark-drbd-fence-peer", "bulwark-drbd-unfence-peer"] {
         let _ = crate::drbd::handler::Options::parse(name, &args);
@@ -191,20 +192,30 @@ pub fn drbd_status(data: &[u8]) {
     let _ = crate::drbd::DrbdVersion::parse(&input);
 }
 
-/// The cluster's XML as the DRBD handler reads it: the CIB (`cibadmin -Q`), `crm_mon
-/// --output-as=xml`, and the up-to-date node list attribute.
+/// What the DRBD handler reads of the cluster and the kernel: the CIB (`cibadmin -Q`, with
+/// the default and a carried-over constraint naming), the controller's answer (`crmadmin -S`),
+/// the up-to-date node list, and DRBD 8.4's `/proc/drbd`.
 pub fn cluster_xml(data: &[u8]) {
-    use crate::drbd::fence_peer::{parse_cib, parse_crm_mon, parse_up_to_date_nodes};
+    use crate::drbd::fence_peer::{
+        controller_answered, parse_cib, parse_cib_for, parse_up_to_date_nodes, proc_drbd_local,
+    };
     let input = text(data);
     for resource in ["r0", "mail"] {
-        let _ = parse_cib(&input, resource);
-    }
-    if let Ok(view) = parse_crm_mon(&input) {
-        for node in &view.nodes {
-            let _ = node.reach();
+        if let Ok(facts) = parse_cib(&input, resource) {
+            for uname in ["node1", "node2", "mail1"] {
+                let _ = facts.node_state(uname);
+            }
         }
+        let _ = parse_cib_for(
+            &input,
+            resource,
+            Some("ms_drbd_r0"),
+            Some("drbd-fence-by-handler"),
+        );
     }
+    let _ = controller_answered(&input);
     let _ = parse_up_to_date_nodes(&input);
+    let _ = proc_drbd_local(&input, &[0, 1]);
 }
 
 /// Axigen: its configuration file, CLI replies and prompts, and the first line of every
