@@ -24,7 +24,9 @@ failed=0
 for t in "${targets[@]}"; do
     log="$logs/$t.log"
     # -timeout: one input taking over 5 s is a hang; -rss_limit_mb: runaway allocation.
-    if nice cargo fuzz run "${build[@]}" "$t" -- -max_total_time="$secs" -timeout=5 \
+    # New inputs go to a scratch corpus (first directory), not into the committed one.
+    mkdir -p "$logs/corpus-$t"
+    if nice cargo fuzz run "${build[@]}" "$t" "$logs/corpus-$t" "corpus/$t" -- -max_total_time="$secs" -timeout=5 \
         -rss_limit_mb=1024 -print_final_stats=1 >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         echo "fuzz $t: ${secs}s, ${runs:-?} executions, no crash"

@@ -205,6 +205,7 @@ static SPEC: FenceSpec = FenceSpec {
     symlinks: &[],
     groups: &[spec::ADDRESS, SNMP, spec::LOGIN, LOGIN_V3, MODEL],
     multi_outlet: true,
+    lists: true,
 };
 
 struct Pdu;

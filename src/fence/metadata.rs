@@ -10,7 +10,7 @@ use quick_xml::Writer;
 /// The actions advertised; `on` is not automatic (no unfencing needed for power fencing).
 fn actions(spec: &FenceSpec) -> Vec<&'static str> {
     let mut a = vec!["on", "off", "reboot", "status"];
-    if spec.multi_outlet {
+    if spec.lists {
         a.extend(["list", "list-status"]);
     }
     a.extend(["monitor", "metadata", "manpage", "validate-all"]);

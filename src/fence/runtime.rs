@@ -60,6 +60,8 @@ pub struct Request {
     pub plugs: Vec<String>,
     /// The agent switches outlets of one device (PDU), not one machine through its own BMC.
     pub multi_outlet: bool,
+    /// The device has targets to list ([`FenceSpec::lists`]).
+    pub lists: bool,
     pub method: Method,
     pub timing: Timing,
     pub delay: Duration,
@@ -357,6 +359,7 @@ fn build_request(
         action,
         plugs,
         multi_outlet: spec.multi_outlet,
+        lists: spec.lists,
         method,
         timing,
         delay: seconds(&values, "delay"),
@@ -384,7 +387,7 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
     // A BMC has no outlets to list. As fencing.py, answer without contacting the device
     // (exit 0), but print nothing: a "NOTICE" line on stdout would read as host names to a
     // caller that parses the list.
-    if !req.multi_outlet && matches!(req.action, FenceAction::List | FenceAction::ListStatus) {
+    if !req.lists && matches!(req.action, FenceAction::List | FenceAction::ListStatus) {
         return Ok(0);
     }
     let mut sw = agent.connect(req)?;
@@ -398,7 +401,9 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             return Ok(if off { 2 } else { 0 });
         }
         FenceAction::Monitor => {
-            if req.multi_outlet {
+            // A device with targets answers by listing them (all of a PDU's outlets, every
+            // system of a Redfish service); a BMC by reading its one power state.
+            if req.lists {
                 sw.list(req.deadline)?;
             } else {
                 sw.power_state("", req.deadline)?;
@@ -450,6 +455,7 @@ mod tests {
         symlinks: &[],
         groups: &[ADDRESS, LOGIN],
         multi_outlet: false,
+        lists: false,
     };
 
     struct Demo {

@@ -15,8 +15,12 @@ pub struct FenceSpec {
     /// The agent's own parameter groups, in metadata order. The runtime adds `action` before
     /// and [`COMMON`] after them.
     pub groups: &'static [&'static [Param]],
-    /// Several outlets per device (PDUs): `plug` is meaningful, `list`/`list-status` work.
+    /// Several outlets per device (PDUs): `plug` is meaningful and required.
     pub multi_outlet: bool,
+    /// `list`/`list-status` read the device's targets (a PDU's outlets, a Redfish service's
+    /// systems) and are advertised. False for a BMC, which has none: both answer with no line
+    /// and exit 0 without contacting it, as fencing.py does.
+    pub lists: bool,
 }
 
 /// The action parameter comes first, as in fence-agents.

@@ -171,6 +171,7 @@ pub static IPMI_SPEC: FenceSpec = FenceSpec {
     )],
     groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
+    lists: false,
 };
 
 pub static IDRAC_SPEC: FenceSpec = FenceSpec {
@@ -181,6 +182,7 @@ pub static IDRAC_SPEC: FenceSpec = FenceSpec {
     symlinks: &[("fence_bulwark_ipmi", "Fence agent for IPMI over LAN (native RMCP+)")],
     groups: &[IPMI_ADDRESS, LOGIN, IPMI],
     multi_outlet: false,
+    lists: false,
 };
 
 /// Which name the agent answers to.

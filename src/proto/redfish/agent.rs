@@ -88,6 +88,7 @@ pub static SPEC: FenceSpec = FenceSpec {
     symlinks: &[],
     groups: &[spec::ADDRESS, REDFISH, spec::LOGIN],
     multi_outlet: false,
+    lists: true,
 };
 
 pub struct Redfish;
