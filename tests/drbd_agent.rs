@@ -474,7 +474,6 @@ fn bad_input_is_refused_with_one_reason() {
     // Clone meta-attributes.
     for (meta, want) in [
         (&[("clone_max", "")][..], "promotable clone"),
-        (&[("promoted_max", "")], "promoted-max"),
         (&[("clone_node_max", "2")], "clone-node-max must be 1"),
         (&[("promoted_node_max", "2")], "promoted-node-max must be 1"),
         (&[("promoted_max", "3")], "promoted-max must be 1 or 2"),
@@ -488,6 +487,19 @@ fn bad_input_is_refused_with_one_reason() {
             exit_reason(&o)
         );
     }
+    // No promoted-max (resource-agents' ocft suite, a hand run): Pacemaker's default, 1, as
+    // drbd.ocf assumes.
+    let o = sim.run(
+        "validate-all",
+        &[],
+        &[
+            ("promoted_max", ""),
+            ("master_max", ""),
+            ("promoted_node_max", ""),
+            ("master_node_max", ""),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", output_text(&o));
     // promoted-max=2 needs allow-two-primaries (a host check: start, or validate level 10).
     let o = sim.run("start", &[], &[("promoted_max", "2")]);
     assert_eq!(code(&o), 6, "{}", output_text(&o));

@@ -535,21 +535,6 @@ static RULES: &[Rule] = &[
         },
     },
     Rule {
-        id: "promotable-clone-required",
-        reason: "Pacemaker passes no promoted-max: the clone is not promotable, so nothing will ever be promoted. Ours refuses every action but stop with 6 (\"must run as a promotable clone\"), which names the mistake; drbd.ocf assumes promoted-max=1 and runs (a promote would even succeed if called by hand).",
-        explain: |s, l| {
-            if s.case.meta.iter().any(|(k, v)| *k == "promoted_max" && v.is_empty())
-                && s.ours.code == Some(6)
-                && s.ours.score.as_deref() == Some(SENTINEL)
-                && s.ours.role == initial_role(s.case)
-            {
-                *l = s.ours.clone();
-                return true;
-            }
-            false
-        },
-    },
-    Rule {
         id: "promote-gives-up-before-the-timeout",
         reason: "`drbdadm primary` keeps failing (a peer is Primary): drbd.ocf retries until Pacemaker kills it at the operation timeout, with no exit reason. Ours retries while the deadline leaves room, then fails (1) with DRBD's message before the timeout. Pacemaker treats both as a failed promote.",
         explain: |s, l| {

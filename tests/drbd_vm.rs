@@ -19,7 +19,12 @@
 //!   it stands, and the resync target's handler removes it after the resync;
 //! - LINBIT's `ocf:linbit:drbd` and ours, run with the same environment in the same states,
 //!   agree on `monitor`'s exit code and the score each would set; their `meta-data` agree on
-//!   every parameter and action ours declares.
+//!   every parameter and action ours declares;
+//! - resource-agents' own ocft suite for LINBIT's agent (`drbd.linbit`, 12 cases; the lab's
+//!   copies differ from the shipped file only in host names, addresses, disks and AgentRoot,
+//!   which this test checks) runs in the VMs against both agents: ours passes every case
+//!   LINBIT's passes, or the case has a reason in `OCFT_DIFFERENCES`; the generated table is
+//!   `docs/drbd-ocft-differences.md` (stale: fails; `BULWARK_UPDATE_DOCS=1` rewrites it).
 //!
 //! The VMs run with a hard time limit, are killed by the PIDs qemu recorded (after checking the
 //! command line) on any failure, and leave their work directory behind only when the test
@@ -32,8 +37,8 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Time limit the VMs get (run2.sh kills them then); the scenario needs ≈ 110 s on an idle
-/// 2-core machine.
-const VM_TIMEOUT_S: u64 = 420;
+/// 2-core machine, ≈ 400 s on a busy one, and the ocft runs as long again.
+const VM_TIMEOUT_S: u64 = 1500;
 /// The image build (debootstrap, ≈ 75 s) plus the one-time download of qemu and the kernel.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -552,6 +557,7 @@ fn promotable_clone_on_real_drbd_in_two_vms() {
         );
     }
     check_metadata(&results);
+    check_ocft(&results);
 }
 
 #[test]
@@ -589,4 +595,267 @@ fn results_parser_reads_facts_and_blocks() {
             .get(&("monitor".to_string(), "Promoted".to_string())),
         Some(&(Some(20), Some(10)))
     );
+}
+
+/// resource-agents' ocft suite for LINBIT's agent, as shipped (resource-agents).
+const OCFT_SHIPPED: &str = "/usr/share/resource-agents/ocft/configs/drbd.linbit";
+/// The generated table of the ocft run (`BULWARK_UPDATE_DOCS=1` rewrites it).
+const OCFT_DOC: &str = "docs/drbd-ocft-differences.md";
+/// The cases `drbd.linbit` holds.
+const OCFT_CASES: usize = 12;
+
+/// Cases LINBIT's agent passes and ours fails, by ocft summary, each with its reason.
+const OCFT_DIFFERENCES: &[(&str, &str)] = &[];
+
+/// The lab's copy of an ocft config may differ from the shipped one only in these settings'
+/// values: host names, addresses and disks for the VMs, the agent and its root.
+const OCFT_FILLED_IN: &[&str] = &[
+    "NAME_1=",
+    "IP_1=",
+    "DISK_1=",
+    "NAME_2=",
+    "IP_2=",
+    "DISK_2=",
+    "Agent ",
+    "AgentRoot ",
+];
+
+/// Lines of `copy` that differ from `shipped`, or why the copy is not a filled-in copy.
+fn ocft_config_changes(shipped: &str, copy: &str) -> Result<Vec<String>, String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (shipped.lines().collect(), copy.lines().collect());
+    if a.len() != b.len() {
+        return Err(format!(
+            "{} lines, the shipped config has {}",
+            b.len(),
+            a.len()
+        ));
+    }
+    let mut changed = Vec::new();
+    for (n, (x, y)) in a.iter().zip(&b).enumerate() {
+        if x == y {
+            continue;
+        }
+        let setting = OCFT_FILLED_IN
+            .iter()
+            .find(|s| x.trim_start().starts_with(**s) && y.trim_start().starts_with(**s));
+        match setting {
+            Some(_) if x.len() - x.trim_start().len() == y.len() - y.trim_start().len() => {
+                changed.push(y.trim().to_string())
+            }
+            _ => return Err(format!("line {}: {x:?} became {y:?}", n + 1)),
+        }
+    }
+    Ok(changed)
+}
+
+/// One agent's ocft verdict for one case: passed, or the line ocft printed for the failure.
+fn ocft_verdicts(results: &Results, cfg: &str) -> BTreeMap<usize, (String, Result<(), String>)> {
+    let log = results
+        .blocks
+        .get(&("nodea".to_string(), format!("ocft.{cfg}")))
+        .map(String::as_str)
+        .unwrap_or_default();
+    let mut verdicts = BTreeMap::new();
+    for ((node, key), value) in &results.facts {
+        let Some(n) = key
+            .strip_prefix(&format!("ocft.{cfg}.case"))
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        assert_eq!(node, "nodea", "ocft runs on nodea");
+        let (verdict, summary) = value.split_once(' ').unwrap_or((value, ""));
+        let outcome = match verdict {
+            "pass" => Ok(()),
+            "fail" => {
+                // "<cfg>: <summary> - FAILED. …" / "- ERROR: …", else the case never ran
+                let prefix = format!("{cfg}: {summary} - ");
+                let line = log
+                    .lines()
+                    .skip_while(|l| !l.starts_with(&prefix))
+                    .flat_map(|l| l.strip_prefix(&prefix).or(Some(l)))
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("OK."))
+                    .unwrap_or("not run");
+                Err(line
+                    .trim_end_matches("See details below:")
+                    .trim()
+                    .to_string())
+            }
+            other => panic!("ocft verdict {other:?} for {cfg} case {n}"),
+        };
+        verdicts.insert(n, (summary.to_string(), outcome));
+    }
+    verdicts
+}
+
+fn check_ocft(results: &Results) {
+    let shipped = std::fs::read_to_string(OCFT_SHIPPED)
+        .unwrap_or_else(|e| panic!("{OCFT_SHIPPED}: {e} (resource-agents, tests/install-deps.sh)"));
+    // the VMs run the suite their own resource-agents ships: the same file
+    let digest = {
+        use std::io::Write;
+        let mut child = Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(shipped.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)[..64].to_string()
+    };
+    assert_eq!(
+        results.fact("nodea", "ocft.shipped"),
+        digest,
+        "the VMs' drbd.linbit is not the host's"
+    );
+    for (cfg, root) in [
+        ("drbd.linbit", "/usr/lib/ocf/resource.d/linbit"),
+        ("drbd.bulwark", "/usr/lib/ocf/resource.d/bulwark"),
+    ] {
+        let copy = std::fs::read_to_string(lab_dir().join("ocft").join(cfg)).unwrap();
+        let changed = ocft_config_changes(&shipped, &copy).unwrap_or_else(|e| {
+            panic!("ocft/{cfg} is not a filled-in copy of {OCFT_SHIPPED}: {e}")
+        });
+        assert!(
+            changed.contains(&format!("AgentRoot {root}"))
+                || copy.contains(&format!("AgentRoot {root}\n")),
+            "ocft/{cfg} does not run the agent in {root}"
+        );
+        assert!(changed.iter().any(|c| c == "NAME_1=nodea"), "{changed:?}");
+    }
+
+    let linbit = ocft_verdicts(results, "drbd.linbit");
+    let ours = ocft_verdicts(results, "drbd.bulwark");
+    assert_eq!(linbit.len(), OCFT_CASES, "LINBIT's ocft cases: {linbit:?}");
+    assert_eq!(ours.len(), OCFT_CASES, "our ocft cases: {ours:?}");
+    let passed = |v: &BTreeMap<usize, (String, Result<(), String>)>| {
+        v.values().filter(|(_, r)| r.is_ok()).count()
+    };
+    println!(
+        "drbd_vm: ocft drbd.linbit: ocf:linbit:drbd passed {}/{OCFT_CASES}, ocf:bulwark:drbd {}/{OCFT_CASES} (in {} s)",
+        passed(&linbit),
+        passed(&ours),
+        results.get("nodea", "ocft.seconds").unwrap_or("?")
+    );
+    let mut unexplained = Vec::new();
+    let mut doc = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        doc,
+        "# ocft on real DRBD 8.4: ocf:bulwark:drbd against ocf:linbit:drbd\n\n\
+         Generated by `tests/drbd_vm.rs` (do not edit; regenerate with\n\
+         `BULWARK_VM_TESTS=1 BULWARK_UPDATE_DOCS=1 cargo test --test drbd_vm`). resource-agents' own\n\
+         ocft suite for LINBIT's agent (`{OCFT_SHIPPED}`, {OCFT_CASES} cases) ran\n\
+         in the two-VM lab (`crm-examples/lab/vm-drbd`, Debian's kernel with DRBD 8.4) against both\n\
+         agents, from `crm-examples/lab/vm-drbd/ocft/drbd.linbit` and `drbd.bulwark`: copies of the\n\
+         shipped file with only the host names, addresses and disks filled in and, for ours,\n\
+         `AgentRoot` changed (the test checks both against the shipped file). A case LINBIT's agent\n\
+         passes and ours fails fails the test unless it has a reason below.\n\n\
+         ocf:linbit:drbd passed {} of {OCFT_CASES}, ocf:bulwark:drbd {} of {OCFT_CASES}.\n\n\
+         | # | case | ocf:linbit:drbd | ocf:bulwark:drbd | reason |\n|---|---|---|---|---|",
+        passed(&linbit),
+        passed(&ours)
+    );
+    let cell = |r: &Result<(), String>| match r {
+        Ok(()) => "pass".to_string(),
+        Err(line) => format!("fail: {}", line.replace('|', "\\|")),
+    };
+    let mut used = BTreeSet::new();
+    for (n, (summary, theirs)) in &linbit {
+        let (our_summary, mine) = &ours[n];
+        assert_eq!(
+            summary, our_summary,
+            "case {n} differs between the two configs"
+        );
+        let reason = OCFT_DIFFERENCES
+            .iter()
+            .find(|(s, _)| s == summary)
+            .map(|(s, r)| {
+                used.insert(*s);
+                *r
+            });
+        if theirs.is_ok() && mine.is_err() && reason.is_none() {
+            unexplained.push(format!("case {n} {summary:?}: ours {}", cell(mine)));
+        }
+        let _ = writeln!(
+            doc,
+            "| {n} | {summary} | {} | {} | {} |",
+            cell(theirs),
+            cell(mine),
+            if theirs.is_ok() == mine.is_ok() {
+                ""
+            } else {
+                reason.unwrap_or("")
+            }
+        );
+    }
+    let stale: Vec<&&str> = OCFT_DIFFERENCES
+        .iter()
+        .map(|(s, _)| s)
+        .filter(|s| {
+            !used.contains(**s)
+                || linbit
+                    .iter()
+                    .any(|(n, (sum, t))| sum == **s && t.is_ok() == ours[n].1.is_ok())
+        })
+        .collect();
+    let path = workspace_dir().join(OCFT_DOC);
+    if std::env::var_os("BULWARK_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    }
+    assert!(
+        unexplained.is_empty(),
+        "ocft cases LINBIT's agent passes and ours fails, with no reason: {unexplained:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "reasons for ocft cases that no longer differ: {stale:?}"
+    );
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "{OCFT_DOC} is stale: rerun with BULWARK_UPDATE_DOCS=1\n--- generated ---\n{doc}"
+    );
+}
+
+#[test]
+fn ocft_configs_are_the_shipped_one_filled_in() {
+    let shipped = "CONFIG\n\tAgent drbd\n\tAgentRoot /usr/lib/ocf/resource.d/linbit\nVARIABLE\n\tNAME_1=HOSTNAME1\n\tPORT_1=5735\n";
+    let ok = "CONFIG\n\tAgent drbd\n\tAgentRoot /usr/lib/ocf/resource.d/bulwark\nVARIABLE\n\tNAME_1=nodea\n\tPORT_1=5735\n";
+    assert_eq!(
+        ocft_config_changes(shipped, ok),
+        Ok(vec![
+            "AgentRoot /usr/lib/ocf/resource.d/bulwark".to_string(),
+            "NAME_1=nodea".to_string()
+        ])
+    );
+    for bad in [
+        ok.replace("PORT_1=5735", "PORT_1=7000"),
+        ok.replace("NAME_1=nodea", "NAME_2=nodea"),
+        ok.replace("\tNAME_1", "NAME_1"),
+        format!("{ok}\tAgentRun stop\n"),
+    ] {
+        assert!(ocft_config_changes(shipped, &bad).is_err(), "{bad}");
+    }
+    let r = Results::parse(
+        "BULWARK-RESULT nodea ocft.drbd.x.case0=pass check base env\n\
+         BULWARK-RESULT nodea ocft.drbd.x.case1=fail normal start\n\
+         BULWARK-RESULT nodea ocft.drbd.x.case2=fail double stop\n\
+         BULWARK-BEGIN nodea ocft.drbd.x\ndrbd.x: check base env - OK.\n\
+         drbd.x: normal start - ERROR: './drbd start' failed, the return code is 6.\n\
+         BULWARK-END nodea ocft.drbd.x\n",
+    );
+    let v = ocft_verdicts(&r, "drbd.x");
+    assert_eq!(v[&0], ("check base env".to_string(), Ok(())));
+    assert_eq!(
+        v[&1].1,
+        Err("ERROR: './drbd start' failed, the return code is 6.".to_string())
+    );
+    assert_eq!(v[&2].1, Err("not run".to_string()));
 }

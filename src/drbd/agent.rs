@@ -63,10 +63,12 @@ pub struct CloneMeta {
     pub notify: bool,
 }
 
-/// drbd.ocf's meta checks: the agent only makes sense as a promotable clone with one
-/// instance per node, at most two Primaries, and notifications on (the agent outdates
-/// itself and refreshes scores from post-notifications). `clone-max` is not limited: DRBD 9
-/// has up to 32 peers (a third, diskless tie-breaker node is common).
+/// drbd.ocf's meta checks: the agent only makes sense as a clone with one instance per node,
+/// at most two Primaries, and notifications on (the agent outdates itself and refreshes
+/// scores from post-notifications). `clone-max` is not limited: DRBD 9 has up to 32 peers (a
+/// third, diskless tie-breaker node is common). A missing promoted-max reads as 1, as in
+/// drbd.ocf: it is Pacemaker's default, and the single-Primary rules are the stricter ones;
+/// resource-agents' ocft suite and hand runs pass no promoted-max.
 pub fn check_clone_meta(m: &CloneMeta) -> Result<(), String> {
     let Some(_) = m.clone_max else {
         return Err("must run as a promotable clone (no clone meta-attributes were passed; create it with `promotable`)".into());
@@ -77,12 +79,7 @@ pub fn check_clone_meta(m: &CloneMeta) -> Result<(), String> {
             m.clone_node_max.unwrap_or(0)
         ));
     }
-    let Some(promoted_max) = m.promoted_max else {
-        return Err(
-            "must run as a promotable clone (promoted-max is not set; create it with `promotable`)"
-                .into(),
-        );
-    };
+    let promoted_max = m.promoted_max.unwrap_or(1);
     if m.promoted_node_max.unwrap_or(1) != 1 {
         return Err(format!(
             "promoted-node-max must be 1, not {}",
@@ -408,6 +405,15 @@ mod tests {
             }),
             Ok(())
         );
+        // no promoted-max (ocft, a hand run): Pacemaker's default, 1, as drbd.ocf assumes
+        assert_eq!(
+            check_clone_meta(&CloneMeta {
+                promoted_max: None,
+                promoted_node_max: None,
+                ..good
+            }),
+            Ok(())
+        );
         let cases = [
             (
                 CloneMeta {
@@ -415,13 +421,6 @@ mod tests {
                     ..good
                 },
                 "promotable clone",
-            ),
-            (
-                CloneMeta {
-                    promoted_max: None,
-                    ..good
-                },
-                "promoted-max is not set",
             ),
             (
                 CloneMeta {

@@ -25,8 +25,9 @@ T=$("$HERE/install-deps.sh")
 
 SUITE=bookworm
 # pacemaker-cli-utils must be named: debootstrap skips Recommends, and without it the agents
-# have no crm_attribute. resource-agents brings ocf-shellfuncs, which LINBIT's agent sources.
-INCLUDE=drbd-utils,iproute2,kmod,pacemaker,pacemaker-cli-utils,corosync,resource-agents,procps,util-linux,e2fsprogs
+# have no crm_attribute. resource-agents brings ocf-shellfuncs, which LINBIT's agent sources, and
+# ocft; ocft reaches its second host with `ssh root@IP` (openssh).
+INCLUDE=drbd-utils,iproute2,kmod,pacemaker,pacemaker-cli-utils,corosync,resource-agents,procps,util-linux,e2fsprogs,openssh-server,openssh-client
 
 host_mirror() {
   local f
@@ -66,6 +67,22 @@ depmod -b "$R" "$KV"
 install -m 755 "$HERE/vminit.sh" "$R/sbin/vminit"
 echo drbd-vm > "$R/etc/hostname"
 mkdir -p "$R/payload" "$R/usr/lib/ocf/resource.d/bulwark"
+# ocft's remote-shell cases run `ssh root@IP` with no options: one lab key pair, trusted by both
+# VMs (they boot the same image), and no host-key prompt on the lab's private links.
+install -d -m 700 "$R/root/.ssh"
+ssh-keygen -q -t ed25519 -N '' -C bulwark-vm-lab -f "$R/root/.ssh/id_ed25519"
+cp "$R/root/.ssh/id_ed25519.pub" "$R/root/.ssh/authorized_keys"
+printf 'Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n' > "$R/root/.ssh/config"
+chroot "$R" ssh-keygen -A >/dev/null
+# ocft's drbd.linbit says `InstallPackage drbd` (SUSE's name); each case runs `apt-get install
+# drbd` on Debian, where the utilities are drbd-utils. An empty package `drbd` depending on
+# drbd-utils makes that an "already installed" no-op instead of a failed install.
+D=$W/drbd-deb
+mkdir -p "$D/DEBIAN"
+printf 'Package: drbd\nVersion: 1.0\nArchitecture: all\nDepends: drbd-utils\nMaintainer: Bulwark lab <lab@localhost>\nDescription: drbd-utils under the name ocft configs install\n' > "$D/DEBIAN/control"
+dpkg-deb -b "$D" "$R/tmp/drbd.deb" >/dev/null
+chroot "$R" dpkg -i /tmp/drbd.deb >/dev/null
+rm -rf "$D" "$R/tmp/drbd.deb"
 rm -rf "$R"/usr/share/doc/* "$R"/usr/share/man/* "$R"/usr/share/locale/* "$R"/var/cache/apt/archives/*.deb \
   "$R"/var/lib/apt/lists/*
 

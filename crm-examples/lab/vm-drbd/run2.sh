@@ -6,7 +6,7 @@
 # Environment:
 #   VM_IMAGE     image directory (default: whatever build-image.sh prints; builds it once)
 #   VM_PAYLOAD   directory copied onto the payload disk (default: this directory's scenario.sh,
-#                r0.res, corosync.conf and cib-drbd.xml, plus the agents below)
+#                r0.res, corosync.conf, cib-drbd.xml and ocft/ configs, plus the agents below)
 #   BULWARK_DRBD path of ocf:bulwark:drbd (target/*/drbd) to install in the VMs (with the
 #                bulwark-drbd-(un)fence-peer handlers next to it, when built); without it the
 #                cluster runs LINBIT's ocf:linbit:drbd (PROVIDER=linbit)
@@ -37,7 +37,7 @@ Q=$T/qemu/usr/bin/qemu-system-x86_64
 P=$W/payload
 rm -rf "$P" && mkdir -p "$P/agents"
 if [ -n "${VM_PAYLOAD:-}" ]; then cp -a "$VM_PAYLOAD"/. "$P/"; else
-  cp "$HERE"/{scenario.sh,r0.res,corosync.conf,cib-drbd.xml} "$P/"; fi
+  cp "$HERE"/{scenario.sh,r0.res,corosync.conf,cib-drbd.xml} "$P/"; cp -r "$HERE/ocft" "$P/"; fi
 if [ -n "${BULWARK_DRBD:-}" ]; then
   install -m 755 "$BULWARK_DRBD" "$P/agents/drbd"; : "${PROVIDER:=bulwark}"; fi
 for h in fence-peer unfence-peer; do
