@@ -46,7 +46,10 @@ for h in fence-peer unfence-peer; do
 done
 : "${PROVIDER:=linbit}"
 { echo "PROVIDER=$PROVIDER"; echo "${SCENARIO_ENV:-}"; } > "$P/env"
-rm -f "$W/payload.img"; truncate -s 64M "$W/payload.img"
+# sized from its content (debug builds of the agent and both handlers are ~30 MB each), with
+# room for ext4's own metadata; the file is sparse
+mb=$(du -sm --apparent-size "$P" | cut -f1)
+rm -f "$W/payload.img"; truncate -s "$((mb * 3 / 2 + 64))M" "$W/payload.img"
 mkfs.ext4 -q -F -L payload -d "$P" "$W/payload.img"
 
 for n in a b; do rm -f "$W/drbd$n.img" "$W/node$n".{console,results,pid}; truncate -s 64M "$W/drbd$n.img"; done
