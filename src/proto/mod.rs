@@ -15,21 +15,31 @@ pub fn resolve_within(
     port: u16,
     deadline: &crate::deadline::Deadline,
 ) -> Result<SocketAddr, String> {
+    resolve_all_within(host, port, deadline).map(|addrs| addrs[0])
+}
+
+/// [`resolve_within`] with every address the resolver gives, in its order (never empty), for
+/// a client that tries them in turn (HTTPS to a BMC with IPv6 and IPv4 addresses).
+pub fn resolve_all_within(
+    host: &str,
+    port: u16,
+    deadline: &crate::deadline::Deadline,
+) -> Result<Vec<SocketAddr>, String> {
     if let Ok(ip) = host.trim().parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
+        return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let name = host.trim().to_string();
     std::thread::spawn(move || {
         let r = (name.as_str(), port)
             .to_socket_addrs()
-            .map(|mut it| it.next());
+            .map(|it| it.collect::<Vec<_>>());
         let _ = tx.send(r);
     });
     let waited = deadline.remaining();
     match rx.recv_timeout(waited) {
-        Ok(Ok(Some(addr))) => Ok(addr),
-        Ok(Ok(None)) => Err(format!("no address for {host}")),
+        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
+        Ok(Ok(_)) => Err(format!("no address for {host}")),
         Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}")),
         Err(_) => Err(format!(
             "cannot resolve {host}: no answer from the resolver within {:.1} s",

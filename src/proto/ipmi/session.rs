@@ -11,7 +11,7 @@ use super::{Interface, IpmiTarget, Privilege, Retry};
 use crate::codec::Malformed;
 use crate::deadline::Deadline;
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
@@ -32,27 +32,9 @@ pub enum Negotiated {
 /// Resolves a BMC host name within the deadline. The system resolver has no timeout, so it
 /// runs on a helper thread that is abandoned if the deadline passes.
 pub fn resolve_host(host: &str, port: u16, deadline: Deadline) -> Result<IpAddr, IpmiError> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_string();
-    std::thread::spawn(move || {
-        let r = (name.as_str(), port)
-            .to_socket_addrs()
-            .map(|mut it| it.next().map(|a| a.ip()));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(deadline.remaining()) {
-        Ok(Ok(Some(ip))) => Ok(ip),
-        Ok(Ok(None)) => Err(IpmiError::InvalidTarget(format!("{host}: no address"))),
-        Ok(Err(e)) => Err(IpmiError::InvalidTarget(format!(
-            "cannot resolve {host}: {e}"
-        ))),
-        Err(_) => Err(IpmiError::InvalidTarget(format!(
-            "cannot resolve {host}: no answer from the resolver in time"
-        ))),
-    }
+    crate::proto::resolve_within(host, port, &deadline)
+        .map(|addr| addr.ip())
+        .map_err(IpmiError::InvalidTarget)
 }
 
 /// Outcome of looking at one received datagram during an exchange.

@@ -11,8 +11,7 @@ use crate::deadline::Deadline;
 use crate::secret::Secret;
 use base64::Engine as _;
 use serde_json::Value;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::mpsc;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -67,20 +66,7 @@ pub fn parse_address(ip: &str, default_port: u16) -> Result<(String, u16), Strin
 /// Resolves `host` within the deadline. std's resolver cannot be interrupted, so a name (never
 /// an address literal) is looked up on a helper thread that is abandoned if it overruns.
 fn resolve(host: &str, port: u16, deadline: Deadline) -> Result<Vec<SocketAddr>, String> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let (tx, rx) = mpsc::channel();
-    let name = format!("{host}:{port}");
-    std::thread::spawn(move || {
-        let _ = tx.send(name.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
-    });
-    match rx.recv_timeout(deadline.remaining()) {
-        Ok(Ok(a)) if !a.is_empty() => Ok(a),
-        Ok(Ok(_)) => Err(format!("{host} has no address")),
-        Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}")),
-        Err(_) => Err(format!("timed out resolving {host}")),
-    }
+    crate::proto::resolve_all_within(host, port, &deadline)
 }
 
 enum Auth {
