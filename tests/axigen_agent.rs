@@ -1,4 +1,4 @@
-//! `ocf:bulwark:axigen` against the Axigen stand-in (`tests/doubles/axigen_standin.rs`), through
+//! `ocf:bulwark:axigen` against the Axigen stand-in (`tests/doubles/axigen-standin.rs`), through
 //! ocf-tester, direct invocations, crm_resource and a one-node Pacemaker with pcs. Run as root
 //! after `cargo build --workspace --bins`.
 //!

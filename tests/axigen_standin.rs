@@ -1,5 +1,5 @@
 //! The `axigen` domain module against the Axigen stand-in (Axigen itself cannot be installed
-//! here; `tests/doubles/axigen_standin.rs` imitates its documented behaviour).
+//! here; `tests/doubles/axigen-standin.rs` imitates its documented behaviour).
 //!
 //! Needs the stand-in built first:
 //! ```text

@@ -1,4 +1,4 @@
-//! The DRBD simulator (`tests/doubles/drbd_sim.rs`): byte-exact output against the committed
+//! The DRBD simulator (`tests/doubles/drbd-sim.rs`): byte-exact output against the committed
 //! fixtures, DRBD's exit codes, misbehaviour switches, two simulated nodes, the library's
 //! parsers and command wrappers on top of it, and LINBIT's stock agent monitoring it.
 //!

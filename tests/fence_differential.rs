@@ -13,11 +13,9 @@
 //! Speed: one simulator per model and worker, kept up across cases; cases run on parallel
 //! workers. Each case resets the relays before each agent runs.
 
-#[path = "support/bmc.rs"]
-mod bmc;
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::{bmc, pdu};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -4,11 +4,9 @@
 //! their own one-line reason. Every run's claim is compared with the simulator's state: a
 //! success the chassis does not back up is a false success, and there must be none.
 
-#[path = "support/bmc.rs"]
-mod bmc;
 mod support;
-#[path = "support/udp_proxy.rs"]
-mod udp_proxy;
+
+use support::{bmc, udp_proxy};
 
 use bmc::{run_agent, AgentRun, Bmc};
 use std::time::Duration;

@@ -4,9 +4,9 @@
 //! through `stonith_admin` (off confirmed before on, in the simulator's hook log), the fence
 //! history, and that the password shows up in no process's argv and in no log of the run.
 
-#[path = "support/bmc.rs"]
-mod bmc;
 mod support;
+
+use support::bmc;
 
 use bmc::{ArgvWatch, Bmc};
 use std::os::unix::fs::PermissionsExt;

@@ -3,9 +3,9 @@
 //! simulator's chassis hook and cross-checked with ipmitool; every run is watched for the
 //! password in any process's argv and checked for it in the agent's output.
 
-#[path = "support/bmc.rs"]
-mod bmc;
 mod support;
+
+use support::bmc;
 
 use bmc::{run_agent, run_agent_with, AgentRun, Bmc};
 use std::path::PathBuf;

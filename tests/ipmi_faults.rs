@@ -2,11 +2,9 @@
 //! datagrams are retried within the deadline; a BMC that never answers is reported as such; a
 //! corrupted or stuck reply never turns into a wrong power reading.
 
-#[path = "support/bmc.rs"]
-mod bmc;
 mod support;
-#[path = "support/udp_proxy.rs"]
-mod udp_proxy;
+
+use support::{bmc, udp_proxy};
 
 use bmc::Bmc;
 use bulwark::deadline::Deadline;

@@ -7,11 +7,9 @@
 //! What pyghmi's server cannot check: Kg (it has no BMC key) and IPMI v1.5 (it has none);
 //! those run against the suite-17 double (tests/ipmi_suite17.rs) and ipmi_sim.
 
-#[path = "support/bmc.rs"]
-mod bmc;
-#[path = "support/pyghmi.rs"]
-mod pyghmi;
 mod support;
+
+use support::{bmc, pyghmi};
 
 use bmc::{run_agent, AgentRun};
 use pyghmi::PyghmiBmc;

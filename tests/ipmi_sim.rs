@@ -2,9 +2,9 @@
 //! the power state observed through the simulator's chassis hook and cross-checked with
 //! ipmitool.
 
-#[path = "support/bmc.rs"]
-mod bmc;
 mod support;
+
+use support::bmc;
 
 use bmc::Bmc;
 use bulwark::deadline::Deadline;

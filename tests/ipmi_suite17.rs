@@ -9,11 +9,9 @@
 //! privilege raise, chassis commands, Close Session, and a BMC that drops every authenticated
 //! packet after the handshake.
 
-#[path = "support/bmc.rs"]
-mod bmc;
-#[path = "support/fake_bmc.rs"]
-mod fake_bmc;
 mod support;
+
+use support::{bmc, fake_bmc};
 
 use bulwark::deadline::Deadline;
 use bulwark::proto::ipmi::crypto::CipherSuite;

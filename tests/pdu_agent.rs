@@ -4,9 +4,9 @@
 //! answers, an outlet that ignores commands, wrong credentials) with no false success; bad
 //! input; SNMPv3; and a scan of every /proc/*/cmdline and all logs for the secrets.
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::pdu;
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -7,9 +7,9 @@
 //! with SNMP v2c says "off" (it reads `noSuchInstance` as off); Bulwark reports the missing
 //! outlet.
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::pdu;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,9 +2,9 @@
 //! off, on, reboot, list and name lookup, with the relay state observed through the
 //! simulator's state files (not through the code under test).
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::pdu;
 
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,9 @@
 //! and `stonith_admin --reboot node2` driving outlet 2 off then on. The community travels as
 //! a file (password_file), and no /proc/*/cmdline or log of the run may contain it.
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::pdu;
 
 use std::time::Duration;
 

@@ -2,9 +2,9 @@
 //! protocols, the two failure kinds the fence agent must tell apart (authentication failure vs
 //! no response), missing objects, refused SETs and dropped answers.
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
+
+use support::pdu;
 
 use std::time::Duration;
 

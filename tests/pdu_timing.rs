@@ -2,11 +2,9 @@
 //! answers is bounded by the run's deadline, and an outlet name looked up on a slow SNMPv1 PDU
 //! (one GETNEXT per outlet) gets a budget per request, not one for the whole table.
 
-#[path = "support/pdu.rs"]
-mod pdu;
 mod support;
-#[path = "support/udp_proxy.rs"]
-mod udp_proxy;
+
+use support::{pdu, udp_proxy};
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -5,9 +5,9 @@
 //! reason in [`KNOWN`] — an undocumented difference fails the test, and so does a reason
 //! left for a difference that went away.
 
-#[path = "support/redfish.rs"]
-mod redfish;
 mod support;
+
+use support::redfish;
 
 use redfish::{run_agent, Emulator, FakeSystem, Run};
 use std::path::Path;

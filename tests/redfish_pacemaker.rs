@@ -4,9 +4,9 @@
 //! `pcs stonith create … pcmk_host_map="node2:node-b"`, and `stonith_admin --reboot node2`
 //! switching system node-b (and only it) off and on. The password travels as a file.
 
-#[path = "support/redfish.rs"]
-mod redfish;
 mod support;
+
+use support::redfish;
 
 use redfish::{Emulator, FakeSystem};
 use std::time::Duration;

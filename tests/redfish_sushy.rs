@@ -4,9 +4,9 @@
 //! The middleware is trusted only because [`the_fault_double_is_accepted_by_independent_clients`]
 //! shows fence_redfish and curl accepting it.
 
-#[path = "support/redfish.rs"]
-mod redfish;
 mod support;
+
+use support::redfish;
 
 use redfish::{run_agent, Emulator, FakeSystem, Run};
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 //! can reach. [`run_agent`] runs a fence agent with its options on stdin while
 //! [`ArgvWatch`] scans every process's command line for the password.
 //!
-//! Include with `#[path = "support/bmc.rs"] mod bmc;` next to `mod support;`.
+//! Include with `mod support;` and `use support::bmc;`.
 
 #![allow(dead_code)]
 

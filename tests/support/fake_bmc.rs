@@ -8,7 +8,7 @@
 //! with `--driver-type=LAN_2_0 --cipher-suite-id=17` and 3) against it for chassis
 //! status/on/off/cycle, and only then uses it as a server for our client.
 //!
-//! Include with `#[path = "support/fake_bmc.rs"] mod fake_bmc;`.
+//! Include with `mod support;` and `use support::fake_bmc;`.
 
 #![allow(dead_code)]
 

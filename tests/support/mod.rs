@@ -1,5 +1,6 @@
 //! Test harness shared by the integration tests that need real Pacemaker, Corosync or network
-//! namespaces. Include it with `mod support;` from a `tests/<area>_*.rs` file.
+//! namespaces. Include it with `mod support;` from a `tests/<area>_*.rs` file, and
+//! its simulators as `use support::{bmc, pdu};` (one way to include, never `#[path]`).
 //!
 //! Everything here runs as root, starts its components itself and removes them again in `Drop`
 //! (processes by PID, namespaces by the name this process created), so tests can run in
@@ -14,19 +15,25 @@
 #![allow(dead_code)]
 
 pub mod argv;
+pub mod bmc;
 pub mod cluster;
-pub mod drbd_sim;
+pub mod fake_bmc;
 pub mod netns;
+pub mod pdu;
+pub mod pyghmi;
+pub mod redfish;
+pub mod sim_node;
 pub mod stage;
+pub mod udp_proxy;
 
 #[allow(unused_imports)]
 pub use argv::{argv_holding, ArgvWatch};
 #[allow(unused_imports)]
 pub use cluster::Cluster;
 #[allow(unused_imports)]
-pub use drbd_sim::SimNode;
-#[allow(unused_imports)]
 pub use netns::Netns;
+#[allow(unused_imports)]
+pub use sim_node::SimNode;
 #[allow(unused_imports)]
 pub use stage::{overlay_exec, Stage};
 

@@ -5,7 +5,7 @@
 //! observes (and sets) the relays without going through SNMP. Dropping the [`PduSim`] stops
 //! snmpd by PID and removes the directory.
 //!
-//! Include with `#[path = "support/pdu.rs"] mod pdu;` next to `mod support;`.
+//! Include with `mod support;` and `use support::pdu;`.
 
 #![allow(dead_code)]
 

@@ -3,7 +3,7 @@
 //! port, in a venv built from Debian's python3 by tests/fixtures/ipmi/pyghmi-venv.sh and cached
 //! under the target directory. Dropping a [`PyghmiBmc`] kills it by PID and removes its state.
 //!
-//! Include with `#[path = "support/pyghmi.rs"] mod pyghmi;` next to `mod support;`.
+//! Include with `mod support;` and `use support::pyghmi;`.
 
 #![allow(dead_code)]
 

@@ -2,7 +2,7 @@
 //! client and an upstream server (a simulated BMC, an SNMP agent) and can drop the first N
 //! requests or replies, corrupt replies, delay everything, or drop all traffic.
 //!
-//! Include with `#[path = "support/udp_proxy.rs"] mod udp_proxy;`. Dropping the proxy stops
+//! Include with `mod support;` and `use support::udp_proxy;`. Dropping the proxy stops
 //! its thread.
 
 #![allow(dead_code)]

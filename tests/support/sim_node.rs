@@ -1,4 +1,4 @@
-//! One node of the DRBD simulator (`tests/doubles/drbd_sim.rs`, the `drbd-sim` binary): its
+//! One node of the DRBD simulator (`tests/doubles/drbd-sim.rs`, the `drbd-sim` binary): its
 //! state directory (`DRBD_SIM_DIR`) and the control verbs tests drive it with.
 
 use super::{expect_success, run_within, workspace_bin};
