@@ -57,7 +57,7 @@ pub fn ipmi(data: &[u8]) {
 /// the first byte is odd) gives it, through parsing, each parameter's validation, the
 /// request's timing and the IPMI/iDRAC agents' own checks. Nothing is connected to.
 pub fn fence_request(data: &[u8]) {
-    use crate::proto::ipmi::agent::{Flavour, IpmiFence};
+    use crate::agents::ipmi::{Flavour, IpmiFence};
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
@@ -83,8 +83,8 @@ pub fn fence_request(data: &[u8]) {
     if let Ok(req) = crate::fence::runtime::check_request(&agent, decl, &args, &input) {
         // The run's deadline is always finite, whatever agent_timeout said.
         assert!(req.deadline.remaining() <= std::time::Duration::from_secs(u32::MAX as u64));
-        let _ = crate::proto::ipmi::agent::interface_of(&req);
-        let _ = crate::proto::ipmi::agent::bmc_host(&req);
+        let _ = crate::agents::ipmi::interface_of(&req);
+        let _ = crate::agents::ipmi::bmc_host(&req);
     }
 }
 
@@ -152,11 +152,11 @@ pub fn ocf_env(data: &[u8]) {
         }
     }
     // the DRBD fence-peer handler
-    let _ = crate::drbd::handler::HandlerEnv::from_vars(env.clone(), None);
-    let _ = crate::drbd::handler::HandlerEnv::from_vars(env.clone(), Some("r0"));
+    let _ = crate::agents::drbd_handler::HandlerEnv::from_vars(env.clone(), None);
+    let _ = crate::agents::drbd_handler::HandlerEnv::from_vars(env.clone(), Some("r0"));
     let args: Vec<String> = text(data).split_whitespace().map(str::to_string).collect();
     for name in ["bulwark-drbd-fence-peer", "bulwark-drbd-unfence-peer"] {
-        let _ = crate::drbd::handler::Options::parse(name, &args);
+        let _ = crate::agents::drbd_handler::Options::parse(name, &args);
     }
 }
 
@@ -252,8 +252,8 @@ pub fn rtnl(data: &[u8]) {
 /// An SNMP response PDU off the wire, its varbinds read through every model's tables to an
 /// outlet and a fence verdict: an unmapped or exceptional value is never Off.
 pub fn snmp_outlet(data: &[u8]) {
+    use crate::agents::pdu::switch::verdict;
     use crate::proto::snmp::client::{decode_response, Value};
-    use crate::proto::snmp::switch::verdict;
     use crate::proto::snmp::{OutletState, MODELS};
     let Ok(varbinds) = decode_response(data) else {
         return;

@@ -5,6 +5,7 @@
 //! ([`fence`]). Protocol and domain code lives in the modules below; none of them decides an
 //! exit code, the agents do.
 
+pub mod agents;
 pub mod axigen;
 pub mod codec;
 pub mod deadline;

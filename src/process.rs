@@ -242,6 +242,45 @@ pub fn wait_until(child: &mut Child, timeout: Duration) -> std::io::Result<Optio
     }
 }
 
+/// Which side of a [`detach`] the caller is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// The detached child: do its work and leave with `libc::_exit`, never by returning
+    /// through the parent's stack.
+    Child,
+    Parent(nix::unistd::Pid),
+    /// No child: the caller does the work in the foreground.
+    Failed,
+}
+
+/// Forks a child in a session of its own with standard input, output and error on
+/// `/dev/null`: the executor that ran the agent reads its stdout and stderr until every
+/// writer closes them, so a child holding them would make the action seem to last as long.
+/// Call only while the process is single-threaded.
+pub fn detach() -> Detached {
+    // SAFETY: the agents call this single-threaded; the child only runs async-signal-safe
+    // calls before its own work, and ends with `_exit`.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                use std::os::fd::AsRawFd;
+                for fd in 0..3 {
+                    // SAFETY: dup2 onto the standard descriptors of this process.
+                    unsafe { libc::dup2(null.as_raw_fd(), fd) };
+                }
+            }
+            Detached::Child
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => Detached::Parent(child),
+        Err(_) => Detached::Failed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +351,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, RunError::Spawn { .. }));
+    }
+
+    #[test]
+    fn a_detached_child_has_its_own_session_and_no_inherited_output() {
+        match detach() {
+            Detached::Child => {
+                // SAFETY: plain system calls in the child; it leaves with _exit.
+                let own_session = unsafe { libc::getsid(0) == libc::getpid() };
+                let mut link = [0u8; 64];
+                // SAFETY: readlink into a buffer of the length given.
+                let n = unsafe {
+                    libc::readlink(
+                        c"/proc/self/fd/1".as_ptr(),
+                        link.as_mut_ptr().cast(),
+                        link.len(),
+                    )
+                };
+                let null = n > 0 && &link[..n as usize] == b"/dev/null";
+                // SAFETY: leaving the forked test process without running its harness.
+                unsafe { libc::_exit(if own_session && null { 0 } else { 1 }) }
+            }
+            Detached::Parent(child) => {
+                let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+                assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+            Detached::Failed => panic!("fork failed"),
+        }
     }
 }

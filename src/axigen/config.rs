@@ -12,7 +12,7 @@
 
 use super::probe::{Listener, ListenerKind};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 /// Why `axigen.cfg` gave no listeners.
@@ -126,26 +126,7 @@ pub fn parse_config(text: &str) -> Result<Vec<Listener>, ConfigError> {
     Ok(out)
 }
 
-/// `IP:PORT`, `[IPv6]:PORT` or `*:PORT` (all addresses).
-pub fn parse_address(s: &str) -> Result<(IpAddr, u16), String> {
-    let bad = || format!("address {s:?} is not IP:PORT");
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
-        (h, p)
-    } else {
-        s.rsplit_once(':').ok_or_else(bad)?
-    };
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if port == 0 {
-        return Err(format!("address {s:?} has port 0"));
-    }
-    let addr = match host {
-        "*" | "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        "::" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        h => h.parse().map_err(|_| bad())?,
-    };
-    Ok((addr, port))
-}
+pub use super::probe::parse_address;
 
 // ---- syntax ---------------------------------------------------------------------------
 

@@ -146,9 +146,7 @@ impl Listener {
                 }
                 (IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
             }
-            Some(r) => {
-                super::config::parse_address(r).map_err(|e| format!("listener {spec:?}: {e}"))?
-            }
+            Some(r) => parse_address(r).map_err(|e| format!("listener {spec:?}: {e}"))?,
         };
         Ok(Listener {
             kind,
@@ -499,6 +497,27 @@ pub fn verdict(reports: &[ProbeReport], critical: &[ListenerKind]) -> ListenersV
     } else {
         ListenersVerdict::Failed(crit.into_iter().chain(other).cloned().collect())
     }
+}
+
+/// `IP:PORT`, `[IPv6]:PORT` or `*:PORT` (all addresses).
+pub fn parse_address(s: &str) -> Result<(IpAddr, u16), String> {
+    let bad = || format!("address {s:?} is not IP:PORT");
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
+        (h, p)
+    } else {
+        s.rsplit_once(':').ok_or_else(bad)?
+    };
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if port == 0 {
+        return Err(format!("address {s:?} has port 0"));
+    }
+    let addr = match host {
+        "*" | "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        "::" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        h => h.parse().map_err(|_| bad())?,
+    };
+    Ok((addr, port))
 }
 
 #[cfg(test)]

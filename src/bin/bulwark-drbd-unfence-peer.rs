@@ -2,5 +2,5 @@
 //! fence-peer handler placed, once the peer's data is UpToDate again. Exit 0 or 1.
 
 fn main() {
-    bulwark::drbd::handler::main()
+    bulwark::agents::drbd_handler::main()
 }

@@ -1,5 +1,5 @@
-//! `fence_bulwark_redfish`: Redfish fence agent. The agent is `bulwark::proto::redfish::agent`.
+//! `fence_bulwark_redfish`: Redfish fence agent. The agent is `bulwark::agents::redfish`.
 
 fn main() {
-    bulwark::proto::redfish::agent::run()
+    bulwark::agents::redfish::run()
 }

@@ -201,6 +201,26 @@ pub fn locate_shows_promoted_peer(output: &str, local_node: &str) -> bool {
     })
 }
 
+/// `crm_resource --locate` of the clone of `instance` (`r0:1` → `r0`): whether Pacemaker
+/// runs a promoted instance on a node other than `local_node`, `None` when it cannot say (the
+/// tool failed, or gave no answer within `deadline` and at most 10 s). `crm_resource` is the
+/// program, a path or a name looked up in `PATH`.
+pub fn locate_promoted_peer(
+    crm_resource: &str,
+    instance: &str,
+    local_node: &str,
+    deadline: &Deadline,
+) -> Option<bool> {
+    let rsc = instance.split(':').next().unwrap_or(instance);
+    let mut cmd = std::process::Command::new(crm_resource);
+    cmd.args(["--resource", rsc, "--locate"]);
+    let out = crate::process::run_captured(&mut cmd, deadline.cap(Duration::from_secs(10))).ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(locate_shows_promoted_peer(&out.stdout_str(), local_node))
+}
+
 /// This node's name as the peer and Pacemaker's notify lists spell it (`uname -n`); empty
 /// when the kernel's is not UTF-8.
 pub fn local_node_name() -> String {
@@ -577,5 +597,43 @@ mod tests {
         assert_eq!(outdate_on_stop(false, "node1", &p, &[]), None);
         assert_eq!(outdate_on_stop(true, "node1", &p, &v(&["node2"])), None);
         assert_eq!(outdate_on_stop(true, "node1", &v(&["Node1"]), &[]), None);
+    }
+
+    #[test]
+    fn locate_runs_crm_resource_for_the_clone_and_reads_its_answer() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("bulwark-locate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tool = |name: &str, body: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        // Answers only for the clone's own name, as Pacemaker does.
+        let promoted = tool(
+            "promoted",
+            r#"[ "$*" = "--resource ms-r0 --locate" ] || exit 6
+echo "resource ms-r0 is running on: node2 Promoted""#,
+        );
+        let failing = tool("failing", "exit 1");
+        let silent = tool("silent", "exec sleep 5");
+        let d = Deadline::after(Duration::from_secs(5));
+        assert_eq!(
+            locate_promoted_peer(&promoted, "ms-r0:1", "node1", &d),
+            Some(true)
+        );
+        assert_eq!(
+            locate_promoted_peer(&promoted, "ms-r0", "NODE2", &d),
+            Some(false)
+        );
+        assert_eq!(locate_promoted_peer(&promoted, "other", "node1", &d), None);
+        assert_eq!(locate_promoted_peer(&failing, "ms-r0", "node1", &d), None);
+        let short = Deadline::after(Duration::from_millis(200));
+        assert_eq!(
+            locate_promoted_peer(&silent, "ms-r0", "node1", &short),
+            None
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

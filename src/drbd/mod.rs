@@ -13,14 +13,12 @@
 //! - [`holders`]: who holds a device open, for demote/stop failures;
 //! - [`agent`]: one resource on this node (cheap state reading, attach, holders) and the
 //!   agent's pure checks (resource name, clone meta, promote throttle, outdate-self);
-//! - [`handler`]: the fence-peer / unfence-peer handlers' I/O around [`fence_peer`];
 //! - [`fence_peer`]: the decisions and CIB XML of the fence-peer / unfence-peer handlers.
 
 pub mod agent;
 pub mod cmd;
 pub mod events2;
 pub mod fence_peer;
-pub mod handler;
 pub mod holders;
 pub mod json;
 pub mod score;

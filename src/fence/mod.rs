@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod input;
+pub mod man;
 pub mod metadata;
 pub mod runtime;
 pub mod spec;

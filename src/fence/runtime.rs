@@ -248,7 +248,7 @@ pub fn execute<A: FenceAgent>(
             return 0;
         }
         FenceAction::Manpage => {
-            let _ = out.write_all(crate::man::fence_page(spec, decl).as_bytes());
+            let _ = out.write_all(super::man::fence_page(spec, decl).as_bytes());
             return 0;
         }
         _ => {}

@@ -1,6 +1,7 @@
 //! The OCF resource-agent runtime: action dispatch, environment, exit codes, deadlines,
 //! logging and metadata, shared by every OCF agent. It knows no agent's domain.
 
+pub mod man;
 pub mod meta;
 pub mod metadata;
 pub mod promotion;

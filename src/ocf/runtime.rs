@@ -241,7 +241,7 @@ pub fn execute_in<A: ResourceAgent>(
             return OcfStatus::Success;
         }
         Action::Man => {
-            let _ = out.write_all(crate::man::ocf_page(spec).as_bytes());
+            let _ = out.write_all(super::man::ocf_page(spec).as_bytes());
             return OcfStatus::Success;
         }
         _ => {}

@@ -40,7 +40,6 @@
 //! as is: another suite would not help, and falling back would hide the reason. Suite 0 and
 //! the other suites are never offered.
 
-pub mod agent;
 mod chassis;
 pub mod crypto;
 mod error;

@@ -22,7 +22,6 @@ pub mod client;
 pub mod model;
 pub mod oid;
 pub mod outlet;
-pub mod switch;
 
 pub use client::{
     AuthProtocol, Credentials, Missing, PrivProtocol, Session, SnmpError, Target, UsmUser, Value,
@@ -31,4 +30,3 @@ pub use client::{
 pub use model::{detect, CustomModel, ModelError, OutletState, PduModel, PowerAction, MODELS};
 pub use oid::Oid;
 pub use outlet::{ModelChoice, OutletInfo, OutletRef, PduDevice, PduError};
-pub use switch::PduSwitch;

@@ -1,9 +1,8 @@
 //! The `fence_bulwark_ipmi` / `fence_bulwark_idrac` fence agent: the parameter declaration and
 //! the mapping of the fence runtime's power steps onto one IPMI [`Session`].
 //!
-//! It lives in the library (not in `src/bin/`) because two binaries share it: Cargo cannot
-//! install a symlink, so `fence_bulwark_idrac` is its own three-line binary calling [`run`]
-//! with [`Flavour::Idrac`].
+//! Two binaries share it: Cargo cannot install a symlink, so `fence_bulwark_idrac` is its own
+//! one-line binary calling [`run`] with [`Flavour::Idrac`].
 //!
 //! # Defaults, and why they differ from fence_ipmilan
 //! - `lanplus` defaults to **1** for both names. fence_ipmilan defaults to IPMI v1.5 (`lan`),
@@ -29,14 +28,14 @@
 //! - The iDRAC flavour has the same defaults (iDRAC wants lanplus and accepts administrator);
 //!   it differs in name and description only, so both metadata documents agree.
 
-use super::{
-    resolve_host, AuthType, ChassisCommand, CipherSuite, Interface, IpmiError, IpmiTarget,
-    Negotiated, Privilege, Session,
-};
 use crate::deadline::Deadline;
 use crate::fence::spec::LOGIN;
 use crate::fence::{self, FenceAgent, FenceError, FenceSpec, PowerState, PowerSwitch, Request};
 use crate::params::Param;
+use crate::proto::ipmi::{
+    resolve_host, AuthType, ChassisCommand, CipherSuite, Interface, IpmiError, IpmiTarget,
+    Negotiated, Privilege, Session,
+};
 
 fn port_number(v: &str) -> Result<(), String> {
     match v.trim().parse::<u16>() {
@@ -311,7 +310,7 @@ impl FenceAgent for IpmiFence {
         let port = v
             .integer("ipport")
             .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(super::DEFAULT_PORT);
+            .unwrap_or(crate::proto::ipmi::DEFAULT_PORT);
         let password = req
             .password()?
             .ok_or_else(|| FenceError::new("parameter 'password' is required"))?;

@@ -1,9 +1,9 @@
 //! The selected Redfish system as a [`PowerSwitch`] for the fence engine.
 
-use super::client::Session;
-use super::model::{self, Reading, ResetChoice, SystemInfo};
 use crate::deadline::Deadline;
 use crate::fence::{FenceError, Outlet, PowerState, PowerSwitch};
+use crate::proto::redfish::client::Session;
+use crate::proto::redfish::model::{self, Reading, ResetChoice, SystemInfo};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -1,13 +1,15 @@
 //! `fence_bulwark_redfish`: the agent's declaration and how it reaches its device.
 
-use super::client::{parse_address, Endpoint, Session};
-use super::switch::{RedfishSwitch, Selection};
-use super::tls::{check_ca_file, Trust};
+pub mod switch;
+
 use crate::fence::{
     self, spec, FenceAction, FenceAgent, FenceError, FenceSpec, PowerSwitch, Request,
 };
 use crate::params::Param;
+use crate::proto::redfish::client::{parse_address, Endpoint, Session};
+use crate::proto::redfish::tls::{check_ca_file, Trust};
 use crate::secret::Secret;
+use switch::{RedfishSwitch, Selection};
 
 fn port(v: &str) -> Result<(), String> {
     match v.trim().parse::<u16>() {
@@ -25,7 +27,7 @@ fn uri_path(v: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "'{}' is not a path starting with /",
-            super::model::one_line(v, 80)
+            crate::proto::redfish::model::one_line(v, 80)
         ))
     }
 }

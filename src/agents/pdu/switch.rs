@@ -8,11 +8,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use super::client::Target;
-use super::model::{OutletState, PowerAction};
-use super::outlet::{OutletRef, PduDevice, PduError};
 use crate::deadline::Deadline;
 use crate::fence::{FenceError, Outlet, PowerState, PowerSwitch};
+use crate::proto::snmp::client::Target;
+use crate::proto::snmp::model::{OutletState, PowerAction};
+use crate::proto::snmp::outlet::{OutletRef, PduDevice, PduError};
 
 /// Longest wait for one SNMP answer before the request is sent again (net-snmp's default).
 const MAX_ATTEMPT: Duration = Duration::from_secs(1);

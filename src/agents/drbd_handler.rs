@@ -1,6 +1,6 @@
 //! The fence-peer / unfence-peer handlers' I/O: DRBD's handler environment, the local DRBD
 //! state and the CIB in, the fencing constraint out. The decisions are
-//! [`super::fence_peer`]'s pure functions; this module gathers their inputs, polls the DC as
+//! [`crate::drbd::fence_peer`]'s pure functions; this module gathers their inputs, polls the DC as
 //! crm-fence-peer.9.sh does, and carries out their verdicts, every wait bounded by the
 //! handler's timeouts.
 //!
@@ -9,16 +9,16 @@
 //! the peer's host name), `DRBD_NODE_ID_<n>=<host>` for every node, and
 //! `UP_TO_DATE_NODES=0x…` (bit n set: node n has UpToDate data).
 
-use super::agent::{check_resource_name, LocalResource, Observed};
-use super::cmd::DrbdTools;
-use super::fence_peer::{
+use crate::drbd::agent::{check_resource_name, LocalResource, Observed};
+use crate::drbd::cmd::DrbdTools;
+use crate::drbd::fence_peer::{
     controller_answered, decide_fence, decide_unfence, judge_existing, judge_node_state,
     parse_cib_for, parse_up_to_date_nodes, poll_step, proc_drbd_local, promoted_role_name,
     should_commit_suicide, CibFacts, ConstraintNaming, ExistingVerdict, FencePeerExit,
     FenceSituation, LocalData, LocalDrbd, PeerState, UnfenceDecision,
 };
-use super::status::printable;
-use super::version::parse_proc_drbd;
+use crate::drbd::status::printable;
+use crate::drbd::version::parse_proc_drbd;
 use crate::log::Logger;
 use crate::process::run_with_input;
 use std::collections::BTreeMap;
@@ -749,7 +749,7 @@ impl Run<'_> {
             }
             self.cib = fresh;
             let naming = self.naming();
-            let body = super::fence_peer::constraint_xml_named(&naming, &self.role, &allowed);
+            let body = crate::drbd::fence_peer::constraint_xml_named(&naming, &self.role, &allowed);
             let result = if self.cib.existing.is_some() {
                 let xpath = format!("//rsc_location[@id='{}']", naming.id());
                 self.tools.run(

@@ -1,0 +1,806 @@
+//! `ocf:bulwark:drbd` — a promotable clone of one DRBD resource (the job of LINBIT's
+//! `ocf:linbit:drbd`): decides, through the promotion score, which node may become Primary.
+//! State reading, scoring and checks are `crate::drbd`; this file maps them onto OCF.
+
+use crate::deadline::Deadline;
+use crate::drbd::agent::{
+    check_clone_meta, check_resource_name, check_version_requirement, local_node_name,
+    locate_promoted_peer, outdate_on_stop, outdate_self, promote_throttle, CloneMeta,
+    LocalResource, Observed, OutdateSelf,
+};
+use crate::drbd::{
+    needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
+    MasterScores, PeerPrimaryRule, Role, ScoreAction, ScorePolicy,
+};
+use crate::ocf::{promotion, ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
+use crate::params::Param;
+use std::time::{Duration, Instant};
+
+fn adjust_master_score(v: &str) -> Result<(), String> {
+    MasterScores::parse(v).map(drop).map_err(|e| e.problem)
+}
+
+fn peer_primary_rule(v: &str) -> Result<(), String> {
+    PeerPrimaryRule::parse(v).map(drop).map_err(|e| e.problem)
+}
+
+fn wfc_timeout(v: &str) -> Result<(), String> {
+    match v.trim() {
+        "" => Ok(()),
+        t => t
+            .parse::<u32>()
+            .map(drop)
+            .map_err(|_| format!("'{v}' is not a whole number of seconds")),
+    }
+}
+
+/// drbd.ocf's default: the handler only removes a constraint this node placed, without
+/// waiting for another handler's lock.
+const UNFENCE_EXTRA_ARGS_DEFAULT: &str =
+    "--quiet --flock-required --flock-timeout 0 --unfence-only-if-owner-match";
+
+static PARAMS: &[Param] = &[
+    Param::string("drbd_resource")
+        .required()
+        .unique()
+        .check(check_resource_name)
+        .describe(
+            "DRBD resource name",
+            "The name of the DRBD resource in the DRBD configuration (letters, digits and - % + . / : = @ _).",
+        ),
+    Param::string("drbdconf").default("/etc/drbd.conf").describe(
+        "DRBD configuration file",
+        "Passed to drbdadm as -c; must be readable when the resource is started.",
+    ),
+    Param::string("adjust_master_score")
+        .default(MasterScores::DEFAULT_TEXT)
+        .check(adjust_master_score)
+        .describe(
+            "Promotion scores",
+            "Four non-decreasing whole numbers: the score when the local data is only Consistent (0 = never promote), when only a peer has UpToDate data, when the local data is UpToDate but the peer's is unknown, and when nobody can have better data. An invalid value is a configuration error.",
+        ),
+    Param::boolean("stop_outdates_secondary").default("false").describe(
+        "Outdate a Secondary that loses a Primary peer",
+        "Mark the local data Outdated, so it can never be promoted with stale data, when a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary, and after this Secondary is stopped while Pacemaker reports another node Primary (in either case one not being stopped itself). As with drbd.ocf, this relies on Pacemaker's notify lists.",
+    ),
+    Param::boolean("ignore_missing_notifications")
+        .default("false")
+        .describe(
+            "Allow the clone without notify=true",
+            "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere. validate-all does report it (6) unless this is set, where drbd.ocf's validate-all does not check.",
+        ),
+    Param::string("wfc_timeout").default("5").check(wfc_timeout).describe(
+        "Seconds to wait for the peer on start",
+        "After connecting on start, wait at most this long for the connection (DRBD 9: wait-connect-resource; 8.4: wait-connect per device; the same value for the degraded and outdated variants). 0 waits until the start operation's deadline, less a margin to report (drbd.ocf waits past it and fails the start); empty does not wait. Not connecting in time is no failure: the score says what the node knows.",
+    ),
+    Param::boolean("unfence_if_all_uptodate")
+        .default("false")
+        .describe(
+            "Unfence the peer once everything is UpToDate",
+            "While Primary with every local and peer disk UpToDate, each monitor runs `drbdadm unfence-peer` (the resource's unfence-peer handler, e.g. bulwark-drbd-unfence-peer), in case a stale fencing constraint is still around. Its failure is logged, never fatal.",
+        ),
+    Param::string("unfence_extra_args")
+        .default(UNFENCE_EXTRA_ARGS_DEFAULT)
+        .describe(
+            "Options for the unfence-peer handler",
+            "Exported to the unfence-peer handler as OCF_RESKEY_unfence_extra_args (the handler reads them from there, as with drbd.ocf).",
+        ),
+    Param::string("remove_master_score_if_peer_primary")
+        .default("false")
+        .check(peer_primary_rule)
+        .describe(
+            "Remove the score while a peer is Primary",
+            "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups; read from crm_resource --locate in Pacemaker 2.1's spelling Promoted and the older Master, where drbd.ocf knows only Master and so removes the score for an expected Primary); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
+        ),
+    Param::boolean("fail_promote_early_if_peer_primary")
+        .default("false")
+        .describe(
+            "Fail promote early while a peer is Primary",
+            "When a promote retry still sees a Primary peer that Pacemaker does not know about (promoted-max=1, crm_resource --locate shows no promoted instance), give up at once and remove the score instead of retrying until the timeout.",
+        ),
+    Param::boolean("connect_only_after_promote")
+        .default("false")
+        .describe(
+            "Connect only after being promoted",
+            "Start brings the resource up without networking and connects only once promoted (for stacked or special setups).",
+        ),
+    Param::string("require_drbd_module_version_ge")
+        .default("8.4.0")
+        .check(check_version_requirement)
+        .describe(
+            "Minimum DRBD kernel module version",
+            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is older (x.y.z; empty: no check). Unlike drbd.ocf, monitor, demote, stop and notify do not check it: a changed requirement must not fail the running Primary. The default is 8.4.0 (drbd.ocf: 8.0.0): older modules print no status this agent reads.",
+        ),
+    Param::string("require_drbd_module_version_lt")
+        .default("10.0.0")
+        .check(check_version_requirement)
+        .describe(
+            "DRBD kernel module version must be below",
+            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is this version or newer (x.y.z; empty: no check); see require_drbd_module_version_ge.",
+        ),
+];
+
+static SPEC: AgentSpec = AgentSpec {
+    name: "drbd",
+    shortdesc: "Promotable clone of a DRBD resource",
+    longdesc: "Brings one DRBD resource up on every node of a promotable clone and makes one node Primary. The promotion score says where: 10000 with UpToDate data and nobody better, 1000 when the peer's data is unknown, 10 when only a peer has UpToDate data, none without quorum, with only Consistent data or with worse. Status comes from drbdsetup events2 (DRBD 9) or sh-status (8.4), parsed strictly: output it cannot read is a failure naming the text, never a promotion. Create it with `promotable notify=true`; pair it with bulwark-drbd-fence-peer / bulwark-drbd-unfence-peer as DRBD's fence-peer / unfence-peer handlers. A change of any parameter but drbd_resource is applied by reload (drbdadm adjust and a fresh score), never by demoting the Primary. Deliberate differences from ocf:linbit:drbd, each on the safe side (the project's docs/drbd-differences.md lists every one, generated by a side-by-side test): an Attaching or Negotiating local disk never counts as UpToDate (drbd.ocf's DRBD 9 path scores it 10000; here 10 when a peer has UpToDate data, else the score is left alone); a node that knows no peer with a disk scores 1000, not 10000; a peer state name this agent does not know reads as unknown (1000, where drbd.ocf counts it as known and gives 10000); an unknown local state name or unreadable status fails the monitor (1) and removes the score instead of scoring it as Consistent; invalid parameters are refused (6) instead of replaced by defaults; a monitor does not re-check require_drbd_module_version_* (start, promote, reload and validate-all do), so changing the requirement never fails the running Primary; wfc_timeout=0 waits only until the start deadline; promote and demote end by setting the score for the state they leave (drbd.ocf waits for the next monitor); a promote DRBD keeps refusing fails with DRBD's reason before the operation timeout (drbd.ocf retries until killed); demote or reload of a stopped instance answers 7, not 1.",
+    params: PARAMS,
+    actions: &[
+        ActionSpec::new("start", 240),
+        ActionSpec::new("reload", 30),
+        ActionSpec::new("promote", 90),
+        ActionSpec::new("demote", 90),
+        ActionSpec::new("notify", 90),
+        ActionSpec::new("stop", 100),
+        ActionSpec::new("monitor", 20).interval(29).role("Promoted"),
+        ActionSpec::new("monitor", 20).interval(31).role("Unpromoted"),
+        ActionSpec::new("meta-data", 5),
+        ActionSpec::new("validate-all", 30),
+    ],
+};
+
+struct Config {
+    local: LocalResource,
+    drbdconf: String,
+    policy: ScorePolicy,
+    stop_outdates_secondary: bool,
+    /// `None`: do not wait; `Some(0)`: wait until the deadline.
+    wfc_timeout: Option<u32>,
+    unfence_extra_args: String,
+    fail_promote_early: bool,
+    connect_only_after_promote: bool,
+    version_ge: Option<DrbdVersion>,
+    version_lt: Option<DrbdVersion>,
+}
+
+/// Pause between retries of a DRBD state change.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+fn sleep_within(deadline: &Deadline, d: Duration) {
+    std::thread::sleep(deadline.cap(d));
+}
+
+fn drbd_failure(e: &DrbdError) -> OcfError {
+    OcfError::generic(e.to_string())
+}
+
+/// The last word of a stop or demote whose state change DRBD kept refusing until the deadline:
+/// `cannot <verb> <resource>: <error>`, naming who holds the device open when that is why.
+fn gave_up(
+    cfg: &Config,
+    ctx: &Context,
+    verb: &str,
+    status: &DrbdStatus,
+    e: &DrbdError,
+) -> OcfError {
+    let held = if e.is_held_open() {
+        format!(
+            ", {}",
+            cfg.local.who_holds_open(Some(status), &ctx.deadline)
+        )
+    } else {
+        String::new()
+    };
+    OcfError::generic(format!("cannot {verb} {}: {e}{held}", cfg.local.name))
+}
+
+struct Drbd;
+
+impl Drbd {
+    fn observe(
+        &self,
+        cfg: &Config,
+        ctx: &Context,
+    ) -> Result<(Option<DrbdVersion>, Observed), OcfError> {
+        cfg.local
+            .observe(&ctx.deadline)
+            .map_err(|e| drbd_failure(&e))
+    }
+
+    /// Sets or removes the promotion score as the table says; failures are logged, never
+    /// fatal (the next monitor retries), and each call is bounded by the action's deadline.
+    fn update_score(&self, cfg: &Config, ctx: &Context, status: Option<&DrbdStatus>) {
+        let Some(status) = status else {
+            self.remove_score(ctx);
+            return;
+        };
+        let mut policy = cfg.policy;
+        if needs_pacemaker_view(status, &policy) {
+            policy.pacemaker_knows_promoted_peer = pacemaker_knows_promoted_peer(ctx);
+        }
+        let decision = promotion_score(status, &policy);
+        if decision.unfence {
+            self.call_unfence(cfg, ctx);
+        }
+        match decision.action {
+            ScoreAction::Keep => {}
+            ScoreAction::Set(n) => {
+                if promotion::get(ctx) != Some(n) {
+                    ctx.log.info(&format!(
+                        "promotion score {n}: {} ({})",
+                        decision.rule.describe(),
+                        status.summary()
+                    ));
+                    if let Err(e) = promotion::set(ctx, n) {
+                        ctx.log.warn(&e.reason);
+                    }
+                }
+            }
+            ScoreAction::Remove => {
+                // Deleted whatever the query says, as drbd.ocf does: a query that fails (CIB
+                // busy, timeout) must not leave this node promotable. The query only decides
+                // whether the change is worth a log line.
+                if promotion::get(ctx).is_some() {
+                    ctx.log.info(&format!(
+                        "promotion score removed: {} ({})",
+                        decision.rule.describe(),
+                        status.summary()
+                    ));
+                }
+                self.remove_score(ctx);
+            }
+        }
+    }
+
+    /// drbd.ocf's `call_unfence`: the handler decides whether a constraint is there to remove.
+    fn call_unfence(&self, cfg: &Config, ctx: &Context) {
+        let dl = ctx.deadline.reserve(Duration::from_secs(1));
+        if let Err(e) = cfg
+            .local
+            .tools
+            .unfence_peer(&cfg.local.name, &cfg.unfence_extra_args, &dl)
+        {
+            ctx.log
+                .info(&format!("unfence-peer {}: {e}", cfg.local.name));
+        }
+    }
+
+    /// Whether a Primary peer is one Pacemaker does not know about, in a single-Primary clone
+    /// (drbd.ocf's `unexpected_primary_rejects_promote`).
+    fn unexpected_primary(&self, cfg: &Config, ctx: &Context, status: &DrbdStatus) -> bool {
+        let f = status.facts();
+        cfg.policy.promoted_max == 1
+            && !f.primary
+            && f.some_peer_primary
+            && pacemaker_knows_promoted_peer(ctx) != Some(true)
+    }
+
+    fn remove_score(&self, ctx: &Context) {
+        if let Err(e) = promotion::delete(ctx) {
+            ctx.log.debug(&e.reason);
+        }
+    }
+
+    /// Host checks shared by start, promote and validate-all (level ≥ 10).
+    fn host_checks(
+        &self,
+        cfg: &Config,
+        ctx: &Context,
+        version: Option<DrbdVersion>,
+    ) -> ActionResult {
+        if std::fs::File::open(&cfg.drbdconf).is_err() {
+            return Err(OcfError::installed(format!(
+                "DRBD configuration {} is not readable",
+                cfg.drbdconf
+            )));
+        }
+        match cfg.local.is_defined(&ctx.deadline) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(OcfError::installed(format!(
+                    "DRBD resource {} is not defined for this host in {}",
+                    cfg.local.name, cfg.drbdconf
+                )))
+            }
+            Err(e) => return Err(drbd_failure(&e)),
+        }
+        if let Some(v) = version {
+            self.check_module_version(cfg, v)?;
+        }
+        if ctx.meta.promoted_max() == Some(2) {
+            match cfg.local.allows_two_primaries(&ctx.deadline) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(OcfError::configured(format!(
+                        "promoted-max=2 needs allow-two-primaries in the net section of DRBD resource {}",
+                        cfg.local.name
+                    )))
+                }
+                Err(e) => return Err(drbd_failure(&e)),
+            }
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    /// `require_drbd_module_version_ge` / `_lt` against the running module.
+    fn check_module_version(&self, cfg: &Config, v: DrbdVersion) -> ActionResult {
+        if cfg.version_ge.is_some_and(|min| v < min) || cfg.version_lt.is_some_and(|max| v >= max) {
+            return Err(OcfError::installed(format!(
+                "DRBD kernel module {v} is outside the required range [{}, {})",
+                cfg.version_ge.map_or("any".into(), |x| x.to_string()),
+                cfg.version_lt.map_or("any".into(), |x| x.to_string())
+            )));
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    /// The notify lists `maybe_outdate_self` reads: promoted nodes (Pacemaker 2.1's name,
+    /// else the legacy one) and nodes being stopped.
+    fn promoted_and_stopping(ctx: &Context) -> (Vec<String>, Vec<String>) {
+        let mut promoted = ctx.meta.notify_list("promoted_uname");
+        if promoted.is_empty() {
+            promoted = ctx.meta.notify_list("master_uname");
+        }
+        (promoted, ctx.meta.notify_list("stop_uname"))
+    }
+
+    fn maybe_outdate_self(&self, cfg: &Config, ctx: &Context, status: &DrbdStatus) {
+        let (promoted, stopping) = Self::promoted_and_stopping(ctx);
+        match outdate_self(cfg.stop_outdates_secondary, &local_node_name(), status, &promoted, &stopping) {
+            OutdateSelf::No => {}
+            OutdateSelf::SplitBrain { primary_peer } => ctx.log.error(&format!(
+                "resource internal SPLIT BRAIN: this node and {primary_peer} are both Primary for {} with the replication link down",
+                cfg.local.name
+            )),
+            OutdateSelf::Outdate { primary_peer } => {
+                ctx.log.warn(&format!(
+                    "lost the connection to Primary {primary_peer}: outdating the local data of {}",
+                    cfg.local.name
+                ));
+                if let Err(e) = cfg.local.tools.outdate(&cfg.local.name, &ctx.deadline) {
+                    ctx.log.warn(&e.to_string());
+                }
+                self.remove_score(ctx);
+            }
+        }
+    }
+}
+
+/// Whether Pacemaker runs a promoted instance on another node (`None` when it cannot say).
+fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
+    locate_promoted_peer(
+        "crm_resource",
+        &ctx.instance,
+        &local_node_name(),
+        &ctx.deadline,
+    )
+}
+
+impl crate::ocf::ResourceAgent for Drbd {
+    type Config = Config;
+
+    fn spec(&self) -> &'static AgentSpec {
+        &SPEC
+    }
+
+    fn configure(&self, ctx: &Context) -> Result<Config, OcfError> {
+        let p = &ctx.params;
+        let resource = p.get("drbd_resource").unwrap_or("").to_string();
+        let drbdconf = p
+            .non_empty("drbdconf")
+            .unwrap_or("/etc/drbd.conf")
+            .to_string();
+        let configured = |e: crate::drbd::ConfigError| OcfError::configured(e.to_string());
+        let scores = MasterScores::parse(
+            p.get("adjust_master_score")
+                .unwrap_or(MasterScores::DEFAULT_TEXT),
+        )
+        .map_err(configured)?;
+        let rule =
+            PeerPrimaryRule::parse(p.get("remove_master_score_if_peer_primary").unwrap_or(""))
+                .map_err(configured)?;
+        let version = |name: &str| p.non_empty(name).and_then(|v| DrbdVersion::parse(v).ok());
+        if ctx.action != crate::ocf::Action::Stop {
+            // As drbd.ocf: notifications count as on when the notify variables are passed,
+            // and a monitor never checks them (a 6 there stops the clone everywhere).
+            let notify = ctx.meta.notify_enabled()
+                || p.flag("ignore_missing_notifications")
+                || ctx.meta.get("notify_start_uname").is_some()
+                || ctx.action == crate::ocf::Action::Monitor;
+            check_clone_meta(&CloneMeta {
+                clone_max: ctx.meta.clone_max(),
+                clone_node_max: ctx.meta.clone_node_max(),
+                promoted_max: ctx.meta.promoted_max(),
+                promoted_node_max: ctx.meta.promoted_node_max(),
+                notify,
+            })
+            .map_err(OcfError::configured)?;
+        }
+        Ok(Config {
+            local: LocalResource::new(resource, DrbdTools::from_env().with_config(&drbdconf)),
+            drbdconf,
+            policy: ScorePolicy {
+                scores,
+                remove_if_peer_primary: rule,
+                unfence_if_all_uptodate: p.flag("unfence_if_all_uptodate"),
+                promoted_max: ctx.meta.promoted_max().unwrap_or(1),
+                ..ScorePolicy::default()
+            },
+            stop_outdates_secondary: p.flag("stop_outdates_secondary"),
+            wfc_timeout: p
+                .non_empty("wfc_timeout")
+                .and_then(|v| v.trim().parse().ok()),
+            unfence_extra_args: p
+                .get("unfence_extra_args")
+                .unwrap_or(UNFENCE_EXTRA_ARGS_DEFAULT)
+                .to_string(),
+            fail_promote_early: p.flag("fail_promote_early_if_peer_primary"),
+            connect_only_after_promote: p.flag("connect_only_after_promote"),
+            version_ge: version("require_drbd_module_version_ge"),
+            version_lt: version("require_drbd_module_version_lt"),
+        })
+    }
+
+    fn validate(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        if ctx.check_level() >= 10 {
+            let version = cfg
+                .local
+                .kernel_version(&ctx.deadline)
+                .map_err(|e| drbd_failure(&e))?;
+            self.host_checks(cfg, ctx, version)?;
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    fn monitor(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let (_, observed) = match cfg.local.observe(&ctx.deadline) {
+            Ok(o) => o,
+            Err(e) => {
+                if matches!(e, DrbdError::Parse(_)) {
+                    // Data we cannot read must not keep this node promotable.
+                    self.remove_score(ctx);
+                }
+                return Err(drbd_failure(&e));
+            }
+        };
+        let Observed::Up(status) = observed else {
+            let defined = cfg.local.is_defined(&ctx.deadline).unwrap_or(true);
+            if !ctx.is_probe() {
+                self.remove_score(ctx);
+            }
+            if !defined {
+                return Err(OcfError::installed(format!(
+                    "DRBD resource {} is not defined for this host in {}",
+                    cfg.local.name, cfg.drbdconf
+                )));
+            }
+            return Err(OcfError::not_running(format!(
+                "{} is not running",
+                cfg.local.name
+            )));
+        };
+        self.update_score(cfg, ctx, Some(&status));
+        match status.role {
+            Role::Primary => Ok(OcfStatus::RunningPromoted),
+            Role::Secondary => Ok(OcfStatus::Success),
+            Role::Unknown => Err(OcfError::generic(format!(
+                "DRBD reports an Unknown local role: {}",
+                status.summary()
+            ))),
+        }
+    }
+
+    fn start(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let mut version = cfg
+            .local
+            .kernel_version(&ctx.deadline)
+            .map_err(|e| drbd_failure(&e))?;
+        if version.is_none() {
+            cfg.local.load_module(&ctx.deadline).map_err(|e| {
+                OcfError::installed(format!("the DRBD kernel module is not loaded: {e}"))
+            })?;
+            version = cfg
+                .local
+                .kernel_version(&ctx.deadline)
+                .map_err(|e| drbd_failure(&e))?;
+        }
+        let Some(version) = version else {
+            return Err(OcfError::installed("the DRBD kernel module is not loaded"));
+        };
+        self.host_checks(cfg, ctx, Some(version))?;
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let mut attach_failures = 0;
+        loop {
+            if ctx.deadline.expired() {
+                return Err(OcfError::generic(format!(
+                    "start of {name} did not finish in time"
+                )));
+            }
+            match self.observe(cfg, ctx)?.1 {
+                Observed::NoModule => {
+                    return Err(OcfError::installed("the DRBD kernel module went away"))
+                }
+                Observed::Down => {
+                    // The resource is defined (checked above): a failure here is DRBD
+                    // refusing the backing device, retried once.
+                    let connect = !cfg.connect_only_after_promote;
+                    if let Err(e) = cfg.local.attach(version, connect, &ctx.deadline) {
+                        attach_failures += 1;
+                        if attach_failures >= 2 {
+                            return Err(OcfError::generic(format!("cannot attach {name}: {e}")));
+                        }
+                        sleep_within(&ctx.deadline, RETRY_PAUSE);
+                    }
+                }
+                Observed::Up(s) if s.role == Role::Primary => {
+                    if let Err(e) = tools.secondary(name, &ctx.deadline) {
+                        ctx.log.warn(&e.to_string());
+                        sleep_within(&ctx.deadline, RETRY_PAUSE);
+                    }
+                }
+                Observed::Up(_) => break,
+            }
+        }
+        if !cfg.connect_only_after_promote {
+            if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
+                ctx.log.warn(&format!("connecting {name}: {e}"));
+            } else if let Some(wfc) = cfg.wfc_timeout {
+                // Not connecting is no failure: the peer may be down; the score says so.
+                // The margin leaves time to read the state and set the score.
+                let dl = ctx.deadline.reserve(Duration::from_secs(3));
+                let waited = if version.is_v9() {
+                    tools.wait_connect_resource(name, wfc, &dl)
+                } else {
+                    cfg.local
+                        .devices(None, &dl)
+                        .iter()
+                        .try_for_each(|dev| tools.wait_connect_device(dev, wfc, &dl))
+                };
+                if let Err(e) = waited {
+                    ctx.log.info(&format!("{name} not connected yet: {e}"));
+                }
+            }
+        }
+        let (_, observed) = self.observe(cfg, ctx)?;
+        self.update_score(cfg, ctx, observed.status());
+        Ok(OcfStatus::Success)
+    }
+
+    fn stop(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let result = loop {
+            let observed = match cfg.local.observe(&ctx.deadline) {
+                Ok((_, o)) => o,
+                // Unreadable status: take it down anyway.
+                Err(e) => {
+                    ctx.log.warn(&e.to_string());
+                    Observed::Up(DrbdStatus {
+                        resource: name.clone(),
+                        role: Role::Unknown,
+                        suspended: false,
+                        volumes: Vec::new(),
+                        peers: Vec::new(),
+                    })
+                }
+            };
+            let status = match observed {
+                Observed::NoModule => break Ok(()),
+                Observed::Down => {
+                    let _ = tools.down(name, &ctx.deadline);
+                    break Ok(());
+                }
+                Observed::Up(s) => s,
+            };
+            let step = if status.role == Role::Primary {
+                tools.secondary(name, &ctx.deadline)
+            } else {
+                tools.down(name, &ctx.deadline)
+            };
+            if let Err(e) = step {
+                if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                    break Err(gave_up(cfg, ctx, "stop", &status, &e));
+                }
+                sleep_within(&ctx.deadline, RETRY_PAUSE);
+            }
+        };
+        if result.is_ok() {
+            let (promoted, stopping) = Self::promoted_and_stopping(ctx);
+            if let Some(peer) = outdate_on_stop(
+                cfg.stop_outdates_secondary,
+                &local_node_name(),
+                &promoted,
+                &stopping,
+            ) {
+                // The resource is down: drbdadm marks the on-disk metadata.
+                ctx.log.warn(&format!(
+                    "stopped while {peer} is Primary: outdating the local data of {name}"
+                ));
+                if let Err(e) = tools.outdate(name, &ctx.deadline) {
+                    ctx.log.warn(&e.to_string());
+                }
+            }
+        }
+        self.remove_score(ctx);
+        result?;
+        Ok(OcfStatus::Success)
+    }
+
+    fn promote(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let started = Instant::now();
+        let (version, _) = self.observe(cfg, ctx)?;
+        self.host_checks(cfg, ctx, version)?;
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        let mut tries = 0u32;
+        // Giving up on an unexpected Primary removes the score and keeps it removed.
+        let mut rescore = true;
+        let result: ActionResult = loop {
+            let status = match self.observe(cfg, ctx) {
+                Ok((_, Observed::Up(s))) => s,
+                Ok(_) => {
+                    break Err(OcfError::generic(format!(
+                        "cannot promote {name}: it is not running"
+                    )))
+                }
+                Err(e) => break Err(e),
+            };
+            if status.role == Role::Primary {
+                if cfg.connect_only_after_promote {
+                    if let Err(e) = tools.adjust(name, false, &ctx.deadline) {
+                        ctx.log.warn(&format!("connecting {name}: {e}"));
+                    }
+                }
+                break Ok(OcfStatus::Success);
+            }
+            if tries > 0 && self.unexpected_primary(cfg, ctx, &status) {
+                if cfg.fail_promote_early {
+                    self.remove_score(ctx);
+                    rescore = false;
+                    break Err(OcfError::generic(format!(
+                        "peer node already/still Primary for {name}: {}",
+                        status.summary()
+                    )));
+                }
+                if tries == 1 {
+                    ctx.log.info(&format!("peer node already/still Primary for {name}; promote will likely need several attempts"));
+                }
+            }
+            tries += 1;
+            match tools.primary(name, &ctx.deadline) {
+                Ok(()) => {}
+                Err(e) if e.exit_kind() == Some(ExitKind::NoUpToDateData) => {
+                    break Err(OcfError::generic(format!(
+                        "Refusing to be promoted to Primary without access to UpToDate data ({e})"
+                    )))
+                }
+                Err(e) => {
+                    if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                        break Err(OcfError::generic(format!("cannot promote {name}: {e}")));
+                    }
+                    ctx.log
+                        .info(&format!("promote of {name} failed, retrying: {e}"));
+                    sleep_within(&ctx.deadline, RETRY_PAUSE);
+                }
+            }
+        };
+        if rescore {
+            let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
+            self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        }
+        if result.is_err() {
+            // Anti-loop: Pacemaker retries a failed promote at once.
+            let keep = Duration::from_millis(500);
+            std::thread::sleep(promote_throttle(
+                started.elapsed(),
+                ctx.deadline.remaining().saturating_sub(keep),
+            ));
+        }
+        result
+    }
+
+    fn demote(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let tools = &cfg.local.tools;
+        loop {
+            let status = match self.observe(cfg, ctx)?.1 {
+                Observed::Up(s) => s,
+                _ => return Err(OcfError::not_running(format!("{name} is not running"))),
+            };
+            if status.role != Role::Primary {
+                self.update_score(cfg, ctx, Some(&status));
+                return Ok(OcfStatus::Success);
+            }
+            if let Err(e) = tools.secondary(name, &ctx.deadline) {
+                if ctx.deadline.remaining() <= RETRY_PAUSE * 2 {
+                    return Err(gave_up(cfg, ctx, "demote", &status, &e));
+                }
+                sleep_within(&ctx.deadline, RETRY_PAUSE);
+            }
+        }
+    }
+
+    /// A parameter changed (or an admin asked): `drbdadm adjust` applies a changed DRBD
+    /// configuration, and the score is recomputed with the new parameters. The Primary stays
+    /// Primary. With connect_only_after_promote a Secondary stays disconnected (DRBD 9
+    /// `adjust --skip-net`; 8.4 has no such adjust, so nothing is adjusted there).
+    fn reload(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let name = &cfg.local.name;
+        let (version, observed) = self.observe(cfg, ctx)?;
+        let Observed::Up(status) = observed else {
+            self.remove_score(ctx);
+            return Err(OcfError::not_running(format!("{name} is not running")));
+        };
+        if let Some(v) = version {
+            self.check_module_version(cfg, v)?;
+        }
+        let offline = cfg.connect_only_after_promote && status.role != Role::Primary;
+        let adjusted = match (offline, version.is_some_and(DrbdVersion::is_v9)) {
+            (false, _) => cfg.local.tools.adjust(name, false, &ctx.deadline),
+            (true, true) => cfg.local.tools.adjust(name, true, &ctx.deadline),
+            (true, false) => Ok(()),
+        };
+        if let Err(e) = adjusted {
+            ctx.log.warn(&format!("adjust {name}: {e}"));
+        }
+        let after = self.observe(cfg, ctx).ok().map(|(_, o)| o);
+        self.update_score(cfg, ctx, after.as_ref().and_then(Observed::status));
+        Ok(OcfStatus::Success)
+    }
+
+    fn notify(&self, cfg: &Config, ctx: &Context) -> ActionResult {
+        let kind = ctx.meta.notify_type().unwrap_or("");
+        let op = ctx.meta.notify_operation().unwrap_or("");
+        let name = &cfg.local.name;
+        if op == "start" && !cfg.connect_only_after_promote {
+            // A peer (re)starts: make sure we try to connect to it.
+            if let Err(e) = cfg
+                .local
+                .tools
+                .drbdadm(&["-v", "adjust", name], &ctx.deadline)
+            {
+                ctx.log.info(&format!("adjust {name}: {e}"));
+            }
+        }
+        if kind == "post" {
+            match cfg.local.observe(&ctx.deadline) {
+                Ok((_, Observed::Up(s))) => {
+                    self.update_score(cfg, ctx, Some(&s));
+                    self.maybe_outdate_self(cfg, ctx, &s);
+                }
+                // Not running here: no score, as a monitor would conclude.
+                Ok(_) => self.remove_score(ctx),
+                // A notify never fails; the next monitor reports it. Data we cannot read
+                // must not keep this node promotable meanwhile.
+                Err(e) => {
+                    if matches!(e, DrbdError::Parse(_)) {
+                        self.remove_score(ctx);
+                    }
+                    ctx.log.warn(&e.to_string());
+                }
+            }
+        }
+        Ok(OcfStatus::Success)
+    }
+
+    /// With an unusable configuration, stop still tries `drbdsetup down` on a resource name it
+    /// can trust: reporting success while DRBD is up would let Pacemaker start it elsewhere.
+    fn stop_unconfigured(&self, ctx: &Context, err: &OcfError) -> ActionResult {
+        let name = ctx.params.get("drbd_resource").unwrap_or("");
+        if check_resource_name(name).is_err() {
+            ctx.log.warn(&format!("stop with an unusable configuration ({err}); no valid resource name, nothing to stop"));
+            return Ok(OcfStatus::Success);
+        }
+        let tools = DrbdTools::from_env();
+        match tools.drbdsetup(&["down", name], &ctx.deadline) {
+            Ok(_) => Ok(OcfStatus::Success),
+            Err(e)
+                if matches!(
+                    e.exit_kind(),
+                    Some(ExitKind::NoSuchResource | ExitKind::NoModule)
+                ) =>
+            {
+                Ok(OcfStatus::Success)
+            }
+            Err(e) => Err(OcfError::generic(format!(
+                "stop with an unusable configuration ({err}): drbdsetup down {name} failed: {e}"
+            ))),
+        }
+    }
+}
+
+/// The agent\'s entry point.
+pub fn main() -> ! {
+    crate::ocf::run(Drbd)
+}
