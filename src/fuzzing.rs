@@ -73,8 +73,7 @@ pub fn fence_request(data: &[u8]) {
     } else {
         Vec::new()
     };
-    static DECLARATIONS: std::sync::OnceLock<[&'static [crate::params::Param]; 2]> =
-        std::sync::OnceLock::new();
+    static DECLARATIONS: std::sync::OnceLock<[crate::params::Decl; 2]> = std::sync::OnceLock::new();
     let decls = DECLARATIONS.get_or_init(|| {
         [Flavour::Ipmi, Flavour::Idrac]
             .map(|flavour| crate::fence::runtime::declaration(IpmiFence { flavour }.spec()))

@@ -32,7 +32,10 @@ fn kind_name(kind: Kind) -> String {
 }
 
 /// The `.TP` entries of a parameter list; `label` renders the entry's first line.
-pub fn parameter_entries(params: &[Param], label: impl Fn(&Param) -> String) -> String {
+pub fn parameter_entries<'a>(
+    params: impl IntoIterator<Item = &'a Param>,
+    label: impl Fn(&Param) -> String,
+) -> String {
     let mut s = String::new();
     for p in params {
         let mut facts = vec![kind_name(p.kind)];

@@ -1,13 +1,26 @@
-//! One parameter declaration per agent.
+//! One parameter declaration per agent, read as typed values.
 //!
-//! An agent lists its parameters once, as a `&'static [Param]`. From that list the runtimes
-//! derive everything that describes or checks a parameter: reading values (OCF environment,
-//! fence stdin/argv), defaults, type and custom validation for `validate-all`, the `meta-data`
-//! XML of both metadata dialects, and the man page. Nothing about a parameter is written twice,
-//! so the metadata cannot drift from what the agent accepts.
+//! An agent lists its parameters once, as a [`Decl`]: mostly typed handles ([`P<T>`]), each a
+//! [`Param`] together with the parser that turns its text into the value the agent works with.
+//! From that list the runtimes derive everything that describes or checks a parameter: reading
+//! values (OCF environment, fence stdin/argv), defaults, type and custom validation for
+//! `validate-all`, the `meta-data` XML of both metadata dialects, and the man page; the agent
+//! reads each value through its handle (`ARP_COUNT.get(&values)?`), never by a name string.
+//! Nothing about a parameter is written twice, so the metadata cannot drift from what the agent
+//! accepts, and validation parses with the very function the agent reads with.
+//!
+//! # Empty values
+//! Decided here, once, for every parameter of every agent ([`Values::text`]): a parameter that
+//! is absent takes its default; a value given but blank (`ip=`, `OCF_RESKEY_arp_bg=""`) also
+//! takes the default, as fencing.py does with a boolean it cannot read, unless the declaration
+//! gives the empty value a meaning of its own ([`Param::empty_is_value`]: DRBD's `wfc_timeout`
+//! "empty does not wait"). A parameter with neither value nor default reads as the empty text,
+//! which its parser maps to "unset" (`None`, `false`, no list); a required one is refused first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Mutex;
 
 /// The value type of a parameter, as both metadata dialects know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +61,12 @@ pub struct Param {
     /// Other spellings of a `Select` option, `(spelling, option)`: net-snmp's `SHA1` for
     /// `SHA`. Matched like the options themselves (see [`choice`]); not listed in metadata.
     pub synonyms: &'static [(&'static str, &'static str)],
+    /// A blank value is a value of its own, passed to the parser, instead of meaning the
+    /// default (see the module documentation).
+    pub empty_is_value: bool,
+    /// Accepted for compatibility without effect (fence-agents' `shell_timeout`): read by no
+    /// agent, on purpose.
+    pub no_effect: bool,
 }
 
 impl Param {
@@ -66,6 +85,8 @@ impl Param {
             check: None,
             value_hint: None,
             synonyms: &[],
+            empty_is_value: false,
+            no_effect: false,
         }
     }
     pub const fn string(name: &'static str) -> Param {
@@ -115,6 +136,14 @@ impl Param {
         self.synonyms = pairs;
         self
     }
+    pub const fn empty_is_value(mut self) -> Param {
+        self.empty_is_value = true;
+        self
+    }
+    pub const fn no_effect(mut self) -> Param {
+        self.no_effect = true;
+        self
+    }
     pub const fn check(mut self, check: Check) -> Param {
         self.check = Some(check);
         self
@@ -156,6 +185,177 @@ impl Param {
             None => Ok(()),
         }
     }
+}
+
+/// One entry of a declaration: a parameter and how its values are checked. Implemented by the
+/// typed handles ([`P<T>`]) agents read through, and by a bare [`Param`] (declared, checked by
+/// kind and `check`, read by no handle: the runtimes' unit tests).
+pub trait AnyParam: Sync {
+    fn param(&self) -> &Param;
+    /// The reason `raw` is unacceptable: the declared kind and check, then the parser.
+    fn check(&self, raw: &str) -> Result<(), String> {
+        self.param().validate(raw)
+    }
+}
+
+impl AnyParam for Param {
+    fn param(&self) -> &Param {
+        self
+    }
+}
+
+impl fmt::Debug for dyn AnyParam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Param({})", self.param().name)
+    }
+}
+
+/// An agent's parameter list, in metadata order.
+pub type Decl = &'static [&'static dyn AnyParam];
+
+/// A typed parameter: the declaration and the parser its value is read with. Declared as a
+/// `static` next to the agent (`static ARP_COUNT: P<u32> = P::new(Param::integer(..), ..)`)
+/// and listed in the agent's [`Decl`]; validation runs the same parser, so a value that
+/// passed `validate-all` always reads.
+pub struct P<T: 'static> {
+    pub param: Param,
+    parse: fn(&str) -> Result<T, String>,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<T> P<T> {
+    pub const fn new(param: Param, parse: fn(&str) -> Result<T, String>) -> P<T> {
+        P {
+            param,
+            parse,
+            value: PhantomData,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.param.name
+    }
+
+    /// The value: given, else the default, else unset (see the module documentation), parsed.
+    /// An error only for a value that did not pass [`Values::validate`].
+    pub fn get(&self, values: &Values) -> Result<T, ParamError> {
+        let text = values.text(&self.param);
+        (self.parse)(text).map_err(|reason| ParamError::Invalid {
+            param: self.param.name,
+            reason: if self.param.secret {
+                "invalid value".to_string()
+            } else {
+                reason
+            },
+        })
+    }
+
+    /// The declared default, parsed: what an unusable value falls back to where the agent
+    /// must act anyway (a stop with a broken configuration).
+    pub fn default_value(&self) -> Option<T> {
+        self.param.default.and_then(|d| (self.parse)(d).ok())
+    }
+
+    /// The value if it was given explicitly, not defaulted (`None` for a blank one too).
+    pub fn given(&self, values: &Values) -> Option<Result<T, ParamError>> {
+        values.given_text(&self.param).map(|_| self.get(values))
+    }
+
+    /// Whether the value was given, non-blank (a secret's presence, without reading it).
+    pub fn is_set(&self, values: &Values) -> bool {
+        values.mark_read(self.param.name);
+        values.given_text(&self.param).is_some()
+    }
+}
+
+impl<T> AnyParam for P<T> {
+    fn param(&self) -> &Param {
+        &self.param
+    }
+    fn check(&self, raw: &str) -> Result<(), String> {
+        self.param.validate(raw)?;
+        (self.parse)(raw).map(drop)
+    }
+}
+
+/// Parsers for the common value types, to declare handles with.
+pub mod parse {
+    use std::time::Duration;
+
+    /// Any text, trimmed.
+    pub fn text(raw: &str) -> Result<String, String> {
+        Ok(raw.trim().to_string())
+    }
+    /// Any text, trimmed; `None` when blank.
+    pub fn optional_text(raw: &str) -> Result<Option<String>, String> {
+        let t = raw.trim();
+        Ok((!t.is_empty()).then(|| t.to_string()))
+    }
+    /// Text exactly as given (a separator may be a blank).
+    pub fn verbatim(raw: &str) -> Result<String, String> {
+        Ok(raw.to_string())
+    }
+    pub fn boolean(raw: &str) -> Result<bool, String> {
+        super::parse_bool(raw).ok_or_else(|| format!("'{raw}' is not a boolean"))
+    }
+    pub fn integer(raw: &str) -> Result<i64, String> {
+        raw.trim()
+            .parse()
+            .map_err(|_| format!("'{raw}' is not an integer"))
+    }
+    /// An integer; `None` when blank.
+    pub fn optional_integer(raw: &str) -> Result<Option<i64>, String> {
+        match raw.trim() {
+            "" => Ok(None),
+            t => integer(t).map(Some),
+        }
+    }
+    pub fn seconds(raw: &str) -> Result<Duration, String> {
+        super::parse_seconds(raw)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| format!("'{raw}' is not a number of seconds"))
+    }
+    /// Seconds; `None` when blank.
+    pub fn optional_seconds(raw: &str) -> Result<Option<Duration>, String> {
+        match raw.trim() {
+            "" => Ok(None),
+            t => seconds(t).map(Some),
+        }
+    }
+    /// One of a [`super::Choice`]'s names.
+    pub fn choice<C: super::Choice>(raw: &str) -> Result<C, String> {
+        C::from_name(raw).ok_or_else(|| format!("'{raw}' is not one of {}", C::NAMES.join(", ")))
+    }
+}
+
+/// A fixed set of words as an enum: the names a `select` parameter lists in its metadata, man
+/// page and error text, and the value it reads as. Declared with [`choices!`].
+pub trait Choice: Sized + Copy + 'static {
+    const ALL: &'static [Self];
+    const NAMES: &'static [&'static str];
+    fn name(self) -> &'static str;
+    /// The choice `raw` names, compared as [`choice`] does (case and `-`/`_` ignored).
+    fn from_name(raw: &str) -> Option<Self> {
+        let want = fold(raw);
+        Self::ALL.iter().copied().find(|c| fold(c.name()) == want)
+    }
+}
+
+/// Declares a [`Choice`] enum: each variant with the one name it is written as.
+#[macro_export]
+macro_rules! choices {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+        impl $crate::params::Choice for $name {
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+            const NAMES: &'static [&'static str] = &[$($text),+];
+            fn name(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+    };
 }
 
 /// A choice folded for matching: ASCII case and the `-`/`_` separators do not count.
@@ -236,6 +436,16 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
+impl ParamError {
+    /// The reason alone, without the parameter's name.
+    pub fn reason(&self) -> String {
+        match self {
+            ParamError::Invalid { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// Where a value came from: the runtimes treat defaults differently from given values in a
 /// few places (a probe ignores an invalid default it cannot act on anyway).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,10 +455,22 @@ pub enum Origin {
 }
 
 /// Values of one invocation, keyed by the declared (canonical) name.
-#[derive(Clone)]
 pub struct Values {
-    decl: &'static [Param],
+    decl: Decl,
     values: BTreeMap<&'static str, (String, Origin)>,
+    /// Names read through a handle: a test checks that an agent reads every parameter it
+    /// declares.
+    read: Mutex<BTreeSet<&'static str>>,
+}
+
+impl Clone for Values {
+    fn clone(&self) -> Values {
+        Values {
+            decl: self.decl,
+            values: self.values.clone(),
+            read: Mutex::new(self.read()),
+        }
+    }
 }
 
 impl fmt::Debug for Values {
@@ -263,10 +485,25 @@ impl fmt::Debug for Values {
 }
 
 /// The declared parameter for a name or one of its aliases.
-pub fn find(decl: &'static [Param], name: &str) -> Option<&'static Param> {
+pub fn find(decl: Decl, name: &str) -> Option<&'static Param> {
+    entry(decl, name).map(|d| d.param())
+}
+
+/// The declaration entry for a name or one of its aliases.
+fn entry(decl: Decl, name: &str) -> Option<&'static dyn AnyParam> {
     decl.iter()
-        .find(|p| p.name == name)
-        .or_else(|| decl.iter().find(|p| p.aliases.contains(&name)))
+        .copied()
+        .find(|d| d.param().name == name)
+        .or_else(|| {
+            decl.iter()
+                .copied()
+                .find(|d| d.param().aliases.contains(&name))
+        })
+}
+
+/// The parameters of a declaration, in order.
+pub fn params(decl: Decl) -> impl Iterator<Item = &'static Param> {
+    decl.iter().map(|d| d.param())
 }
 
 impl Values {
@@ -274,7 +511,7 @@ impl Values {
     /// resolving aliases, applying defaults and checking every value. Unknown names are
     /// returned separately for the caller to warn about or refuse.
     pub fn collect<'a>(
-        decl: &'static [Param],
+        decl: Decl,
         raw: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> (Values, Vec<String>) {
         let mut values = BTreeMap::new();
@@ -293,32 +530,36 @@ impl Values {
                 None => unknown.push(name.to_string()),
             }
         }
-        for p in decl {
+        for p in params(decl) {
             if let (Some(d), false) = (p.default, values.contains_key(p.name)) {
                 values.insert(p.name, (d.to_string(), Origin::Default));
             }
         }
-        (Values { decl, values }, unknown)
+        let read = Mutex::new(BTreeSet::new());
+        (Values { decl, values, read }, unknown)
     }
 
     /// Checks every value and that required ones are present; the first problem wins, in
     /// declaration order, so the reason is stable.
     pub fn validate(&self) -> Result<(), ParamError> {
-        for p in self.decl {
+        for d in self.decl {
+            let p = d.param();
             match self.values.get(p.name) {
                 None if p.required => return Err(ParamError::Missing { param: p.name }),
                 None => {}
                 Some((v, _)) if p.required && v.trim().is_empty() => {
                     return Err(ParamError::Missing { param: p.name })
                 }
-                Some((v, _)) => p.validate(v).map_err(|reason| ParamError::Invalid {
-                    param: p.name,
-                    reason: if p.secret {
-                        "invalid value".to_string()
-                    } else {
-                        reason
-                    },
-                })?,
+                Some(_) => d
+                    .check(self.raw_text(p))
+                    .map_err(|reason| ParamError::Invalid {
+                        param: p.name,
+                        reason: if p.secret {
+                            "invalid value".to_string()
+                        } else {
+                            reason
+                        },
+                    })?,
             }
         }
         Ok(())
@@ -360,8 +601,49 @@ impl Values {
         self.values.insert(name, (value, Origin::Given));
     }
 
-    pub fn declaration(&self) -> &'static [Param] {
+    pub fn declaration(&self) -> Decl {
         self.decl
+    }
+
+    /// The text a parameter reads as; the one place that decides what an empty value means
+    /// (see the module documentation).
+    fn raw_text(&self, p: &Param) -> &str {
+        match self.values.get(p.name) {
+            Some((v, _)) if v.trim().is_empty() && !p.empty_is_value => p.default.unwrap_or(v),
+            Some((v, _)) => v,
+            None => p.default.unwrap_or(""),
+        }
+    }
+
+    /// [`Values::raw_text`], recorded as read.
+    pub fn text(&self, p: &Param) -> &str {
+        self.mark_read(p.name);
+        self.raw_text(p)
+    }
+
+    /// The given, non-blank text of a parameter, if any.
+    fn given_text(&self, p: &Param) -> Option<&str> {
+        self.given(p.name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn mark_read(&self, name: &'static str) {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(name);
+        }
+    }
+
+    /// The names read through a handle so far.
+    pub fn read(&self) -> BTreeSet<&'static str> {
+        self.read.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Declared parameters no handle has read, less those declared without effect.
+    pub fn unread(&self) -> Vec<&'static str> {
+        let read = self.read();
+        params(self.decl)
+            .filter(|p| !p.no_effect && !read.contains(p.name))
+            .map(|p| p.name)
+            .collect()
     }
 }
 
@@ -377,14 +659,14 @@ mod tests {
         }
     }
 
-    static DECL: &[Param] = &[
-        Param::string("ip").required().unique().aliases(&["ipaddr"]),
-        Param::integer("count").default("5"),
-        Param::boolean("fast").default("false"),
-        Param::select("mode", &["a", "b"]).default("a"),
-        Param::string("nic").check(no_slash),
-        Param::string("password").secret(),
-        Param::second("wait").default("2"),
+    static DECL: Decl = &[
+        &Param::string("ip").required().unique().aliases(&["ipaddr"]),
+        &Param::integer("count").default("5"),
+        &Param::boolean("fast").default("false"),
+        &Param::select("mode", &["a", "b"]).default("a"),
+        &Param::string("nic").check(no_slash),
+        &Param::string("password").secret(),
+        &Param::second("wait").default("2"),
     ];
 
     #[test]

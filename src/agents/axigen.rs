@@ -2,137 +2,245 @@
 //! (depth 10) and CLI (depth 20) level. The work is in `crate::axigen::service`; this file
 //! declares the parameters and maps outcomes onto OCF exit codes.
 
-use crate::axigen::service::{self, Fault, FaultClass, Settings, StartOutcome};
-use crate::axigen::{DEFAULT_BINARY, DEFAULT_DATA_DIR};
+use crate::axigen::service::{self, Fault, FaultClass, ListenerSource, Settings, StartOutcome};
+use crate::axigen::{ListenerKind, DEFAULT_BINARY, DEFAULT_DATA_DIR};
+use crate::choices;
 use crate::ocf::{ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
-use crate::params::Param;
+use crate::params::{parse, Choice, Decl, Param, P};
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn abs_path(v: &str) -> Result<(), String> {
-    if v.trim().is_empty() {
-        return Ok(());
+fn abs_path(v: &str) -> Result<PathBuf, String> {
+    service::parse_abs_path("path", v)
+}
+fn abs_path_text(v: &str) -> Result<(), String> {
+    abs_path(v).map(drop)
+}
+fn optional_abs_path(v: &str) -> Result<Option<PathBuf>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => abs_path(t).map(Some),
     }
-    service::parse_abs_path("path", v).map(drop)
 }
-fn listeners(v: &str) -> Result<(), String> {
-    service::parse_listeners(v).map(drop)
-}
-fn critical(v: &str) -> Result<(), String> {
-    service::parse_critical(v).map(drop)
-}
-fn options(v: &str) -> Result<(), String> {
-    service::parse_options(v).map(drop)
-}
-fn port(v: &str) -> Result<(), String> {
-    service::parse_port(v).map(drop)
-}
-fn ip(v: &str) -> Result<(), String> {
+fn ip(v: &str) -> Result<IpAddr, String> {
     v.trim()
         .parse::<IpAddr>()
-        .map(drop)
         .map_err(|_| format!("{v:?} is not an IP address"))
 }
-fn read_only(v: &str) -> Result<(), String> {
+fn read_only(v: &str) -> Result<String, String> {
     if crate::axigen::cli::is_read_only(v) {
-        Ok(())
+        Ok(v.trim().to_string())
     } else {
         Err(format!(
             "{v:?} is not a read-only CLI command (LIST, SHOW, GET or HELP)"
         ))
     }
 }
-fn positive(v: &str) -> Result<(), String> {
+fn positive(v: &str) -> Result<Duration, String> {
     match crate::params::parse_seconds(v) {
-        Some(s) if s > 0.0 => Ok(()),
+        Some(s) if s > 0.0 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{v:?} is not a positive number of seconds")),
     }
 }
+fn optional_positive(v: &str) -> Result<Option<Duration>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => positive(t).map(Some),
+    }
+}
+/// The run user; `None` (root) for `root` or an empty value.
+fn run_user(v: &str) -> Result<Option<String>, String> {
+    Ok(Some(v.trim())
+        .filter(|u| !u.is_empty() && *u != "root")
+        .map(str::to_string))
+}
+fn cli_user(v: &str) -> Result<String, String> {
+    let user = v.trim();
+    if user.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain blanks".into());
+    }
+    Ok(user.to_string())
+}
 
-static PARAMS: &[Param] = &[
-    Param::string("binary").default(DEFAULT_BINARY).check(abs_path).describe(
-        "Axigen binary",
-        "Absolute path of the Axigen binary. Axigen writes no pidfile: its processes are recognised by this executable (and by the run user).",
-    ),
-    Param::string("datadir").default(DEFAULT_DATA_DIR).unique().check(abs_path).describe(
-        "Data directory",
-        "Axigen's working directory, the one the replicated filesystem carries (run/axigen.cfg, domains/, queue/ …). Start refuses (exit 5) when it is missing or, unless require_mount=false, not a mount point of its own, so Axigen never builds a fresh store on the wrong disk.",
-    ),
+choices! {
+    /// `start_method`.
+    enum StartWith {
+        Binary = "binary",
+        Initscript = "initscript",
+        Systemd = "systemd",
+    }
+}
+
+static BINARY: P<PathBuf> = P::new(
+    Param::string("binary").default(DEFAULT_BINARY).describe(
+            "Axigen binary",
+            "Absolute path of the Axigen binary. Axigen writes no pidfile: its processes are recognised by this executable (and by the run user).",
+        ),
+    abs_path,
+);
+static DATADIR: P<PathBuf> = P::new(
+    Param::string("datadir").default(DEFAULT_DATA_DIR).unique().describe(
+            "Data directory",
+            "Axigen's working directory, the one the replicated filesystem carries (run/axigen.cfg, domains/, queue/ …). Start refuses (exit 5) when it is missing or, unless require_mount=false, not a mount point of its own, so Axigen never builds a fresh store on the wrong disk.",
+        ),
+    abs_path,
+);
+static REQUIRE_MOUNT: P<bool> = P::new(
     Param::boolean("require_mount").default("true").describe(
         "Require the data directory to be a mount point",
         "Set to false on single-disk setups where the data directory is a plain directory.",
     ),
-    Param::string("user").default("axigen").describe(
-        "Run user",
-        "The account Axigen runs as. With start_method=binary the agent drops to it before exec; processes are recognised as Axigen only when owned by it. 'root' (or empty) starts Axigen as root and recognises its processes by binary alone (Axigen then drops privileges itself).",
-    ),
-    Param::select("start_method", &["binary", "initscript", "systemd"])
-        .default("binary")
-        .describe(
-            "How Axigen is started",
-            "binary: the agent runs the binary detached in its own session (setsid) with 'options'; initscript: 'initscript start|stop'; systemd: 'systemctl start|stop systemd_unit'. Every method ends a stop with SIGTERM and SIGKILL of whatever is left.",
+    parse::boolean,
+);
+static USER: P<Option<String>> = P::new(
+    Param::string("user").default("axigen").empty_is_value().describe(
+            "Run user",
+            "The account Axigen runs as. With start_method=binary the agent drops to it before exec; processes are recognised as Axigen only when owned by it. 'root' (or empty) starts Axigen as root and recognises its processes by binary alone (Axigen then drops privileges itself).",
         ),
-    Param::string("initscript").default("/etc/init.d/axigen").check(abs_path).describe(
-        "Init script (start_method=initscript)",
-        "The SysV script Axigen's packages install.",
-    ),
-    Param::string("systemd_unit").default("axigen.service").describe(
-        "systemd unit (start_method=systemd)",
-        "Unit name passed to systemctl.",
-    ),
-    Param::string("options").check(options).describe(
-        "Extra arguments for the binary",
-        "Arguments for start_method=binary, split at blanks (no shell quoting), e.g. --foreground. The admin password (-A) is refused: arguments are visible to every user in /proc.",
-    ),
-    Param::string("pidfile").check(abs_path).describe(
-        "Pidfile (optional)",
-        "Axigen documents no pidfile. When a wrapper writes one, the depth-0 check reads it first (a stale one falls back to the process scan).",
-    ),
-    Param::string("logfile").check(abs_path).describe(
-        "Start output",
-        "File that receives the started server's (or the script's) stdout and stderr; empty: discarded. A start failure quotes its last line.",
-    ),
-    Param::string("listeners").check(listeners).describe(
-        "Listeners probed at depth 10",
-        "Comma or blank separated KIND[:[IP:]PORT][+tls] items, KIND one of smtp, imap, pop3, webmail, webadmin, cli (e.g. 'smtp imap:143 webmail:10.0.0.5:80'). Empty: the enabled listeners of run/axigen.cfg when it is readable, else Axigen's defaults smtp 25, imap 143, pop3 110, webmail 80.",
-    ),
-    Param::string("probe_address").default("127.0.0.1").check(ip).describe(
-        "Address for wildcard listeners",
-        "Where listeners bound to all addresses are probed; set the VIP to check what clients reach.",
-    ),
-    Param::string("critical").default("smtp").check(critical).describe(
-        "Critical listeners",
-        "Listener kinds whose failure fails the resource (exit 1, recovery); others failing give 190 (degraded) naming them. 'all' or 'none' allowed.",
-    ),
-    Param::second("probe_timeout").default("5").check(positive).describe(
+    run_user,
+);
+static START_METHOD: P<StartWith> = P::new(
+    Param::select("start_method", StartWith::NAMES)
+            .default("binary")
+            .describe(
+                "How Axigen is started",
+                "binary: the agent runs the binary detached in its own session (setsid) with 'options'; initscript: 'initscript start|stop'; systemd: 'systemctl start|stop systemd_unit'. Every method ends a stop with SIGTERM and SIGKILL of whatever is left.",
+            ),
+    parse::choice,
+);
+static INITSCRIPT: P<String> = P::new(
+    Param::string("initscript")
+        .default("/etc/init.d/axigen")
+        .check(abs_path_text)
+        .describe(
+            "Init script (start_method=initscript)",
+            "The SysV script Axigen's packages install.",
+        ),
+    parse::text,
+);
+static SYSTEMD_UNIT: P<String> = P::new(
+    Param::string("systemd_unit")
+        .default("axigen.service")
+        .describe(
+            "systemd unit (start_method=systemd)",
+            "Unit name passed to systemctl.",
+        ),
+    parse::text,
+);
+static OPTIONS: P<Vec<OsString>> = P::new(
+    Param::string("options").describe(
+            "Extra arguments for the binary",
+            "Arguments for start_method=binary, split at blanks (no shell quoting), e.g. --foreground. The admin password (-A) is refused: arguments are visible to every user in /proc.",
+        ),
+    service::parse_options,
+);
+static PIDFILE: P<Option<PathBuf>> = P::new(
+    Param::string("pidfile").describe(
+            "Pidfile (optional)",
+            "Axigen documents no pidfile. When a wrapper writes one, the depth-0 check reads it first (a stale one falls back to the process scan).",
+        ),
+    optional_abs_path,
+);
+static LOGFILE: P<Option<PathBuf>> = P::new(
+    Param::string("logfile").describe(
+            "Start output",
+            "File that receives the started server's (or the script's) stdout and stderr; empty: discarded. A start failure quotes its last line.",
+        ),
+    optional_abs_path,
+);
+static LISTENERS: P<ListenerSource> = P::new(
+    Param::string("listeners").describe(
+            "Listeners probed at depth 10",
+            "Comma or blank separated KIND[:[IP:]PORT][+tls] items, KIND one of smtp, imap, pop3, webmail, webadmin, cli (e.g. 'smtp imap:143 webmail:10.0.0.5:80'). Empty: the enabled listeners of run/axigen.cfg when it is readable, else Axigen's defaults smtp 25, imap 143, pop3 110, webmail 80.",
+        ),
+    service::parse_listeners,
+);
+static PROBE_ADDRESS: P<IpAddr> = P::new(
+    Param::string("probe_address").default("127.0.0.1").describe(
+            "Address for wildcard listeners",
+            "Where listeners bound to all addresses are probed; set the VIP to check what clients reach.",
+        ),
+    ip,
+);
+static CRITICAL: P<Vec<ListenerKind>> = P::new(
+    Param::string("critical").default("smtp").describe(
+            "Critical listeners",
+            "Listener kinds whose failure fails the resource (exit 1, recovery); others failing give 190 (degraded) naming them. 'all' or 'none' allowed.",
+        ),
+    service::parse_critical,
+);
+static PROBE_TIMEOUT: P<Duration> = P::new(
+    Param::second("probe_timeout").default("5").describe(
         "Seconds per listener probe",
         "Time a listener has to accept and greet. Probes run in parallel.",
     ),
-    Param::string("cli_address").default("127.0.0.1").check(ip).describe(
+    positive,
+);
+static CLI_ADDRESS: P<IpAddr> = P::new(
+    Param::string("cli_address").default("127.0.0.1").describe(
         "CLI address",
         "Address of Axigen's CLI, used by the depth-20 check.",
     ),
-    Param::integer("cli_port").default("7000").check(port).describe(
-        "CLI port",
-        "Port of Axigen's CLI.",
-    ),
-    Param::string("cli_user").default("admin").describe(
-        "CLI user",
-        "Account the depth-20 check logs in with.",
-    ),
-    Param::string("cli_password_file").check(abs_path).describe(
-        "File holding the CLI password",
-        "Absolute path of a root-only file with the CLI password (one line). The password is never a resource parameter, never on a command line, never logged. Read by the depth-20 check, and checked at start and validate-all level 10 when set; unset or unreadable when depth 20 runs is a configuration error (6).",
-    ),
-    Param::string("cli_command").default("LIST Domains").check(read_only).describe(
-        "Read-only CLI command of the depth-20 check",
-        "A LIST, SHOW, GET or HELP command sent after login; its -ERR fails the check.",
-    ),
-    Param::second("stop_timeout").check(positive).describe(
-        "Seconds for the graceful stop",
-        "Longest graceful phase of a stop before SIGTERM to all processes and SIGKILL. Empty: the stop operation's timeout less the escalation (a third of it, at most 5 s).",
-    ),
+    ip,
+);
+static CLI_PORT: P<u16> = P::new(
+    Param::integer("cli_port")
+        .default("7000")
+        .describe("CLI port", "Port of Axigen's CLI."),
+    service::parse_port,
+);
+static CLI_USER: P<String> = P::new(
+    Param::string("cli_user")
+        .default("admin")
+        .describe("CLI user", "Account the depth-20 check logs in with."),
+    cli_user,
+);
+static CLI_PASSWORD_FILE: P<Option<PathBuf>> = P::new(
+    Param::string("cli_password_file").describe(
+            "File holding the CLI password",
+            "Absolute path of a root-only file with the CLI password (one line). The password is never a resource parameter, never on a command line, never logged. Read by the depth-20 check, and checked at start and validate-all level 10 when set; unset or unreadable when depth 20 runs is a configuration error (6).",
+        ),
+    optional_abs_path,
+);
+static CLI_COMMAND: P<String> = P::new(
+    Param::string("cli_command")
+        .default("LIST Domains")
+        .describe(
+            "Read-only CLI command of the depth-20 check",
+            "A LIST, SHOW, GET or HELP command sent after login; its -ERR fails the check.",
+        ),
+    read_only,
+);
+static STOP_TIMEOUT: P<Option<Duration>> = P::new(
+    Param::second("stop_timeout").describe(
+            "Seconds for the graceful stop",
+            "Longest graceful phase of a stop before SIGTERM to all processes and SIGKILL. Empty: the stop operation's timeout less the escalation (a third of it, at most 5 s).",
+        ),
+    optional_positive,
+);
+static PARAMS: Decl = &[
+    &BINARY,
+    &DATADIR,
+    &REQUIRE_MOUNT,
+    &USER,
+    &START_METHOD,
+    &INITSCRIPT,
+    &SYSTEMD_UNIT,
+    &OPTIONS,
+    &PIDFILE,
+    &LOGFILE,
+    &LISTENERS,
+    &PROBE_ADDRESS,
+    &CRITICAL,
+    &PROBE_TIMEOUT,
+    &CLI_ADDRESS,
+    &CLI_PORT,
+    &CLI_USER,
+    &CLI_PASSWORD_FILE,
+    &CLI_COMMAND,
+    &STOP_TIMEOUT,
 ];
 
 static SPEC: AgentSpec = AgentSpec {
@@ -160,19 +268,6 @@ fn ocf(f: Fault) -> OcfError {
     }
 }
 
-fn path_param(ctx: &Context, name: &str) -> Result<Option<PathBuf>, OcfError> {
-    match ctx.params.non_empty(name) {
-        None => Ok(None),
-        Some(v) => service::parse_abs_path(name, v)
-            .map(Some)
-            .map_err(|e| OcfError::configured(format!("parameter '{name}': {e}"))),
-    }
-}
-
-fn cfg_err(name: &str) -> impl Fn(String) -> OcfError + '_ {
-    move |e| OcfError::configured(format!("parameter '{name}': {e}"))
-}
-
 struct Axigen;
 
 impl crate::ocf::ResourceAgent for Axigen {
@@ -184,58 +279,30 @@ impl crate::ocf::ResourceAgent for Axigen {
 
     fn configure(&self, ctx: &Context) -> Result<Settings, OcfError> {
         let p = &ctx.params;
-        let binary = path_param(ctx, "binary")?.unwrap_or_else(|| DEFAULT_BINARY.into());
-        let data_dir = path_param(ctx, "datadir")?.unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        let user = p
-            .non_empty("user")
-            .filter(|u| *u != "root")
-            .map(str::to_string);
         let method = service::parse_method(
-            p.get("start_method").unwrap_or("binary"),
-            p.get("initscript").unwrap_or(""),
-            p.get("systemd_unit").unwrap_or(""),
+            START_METHOD.get(p)?.name(),
+            &INITSCRIPT.get(p)?,
+            &SYSTEMD_UNIT.get(p)?,
         )
-        .map_err(cfg_err("start_method"))?;
-        let ip = |name: &str| -> Result<IpAddr, OcfError> {
-            p.get(name)
-                .unwrap_or("127.0.0.1")
-                .trim()
-                .parse()
-                .map_err(|_| OcfError::configured(format!("parameter '{name}': not an IP address")))
-        };
-        let cli_port = service::parse_port(p.get("cli_port").unwrap_or("7000"))
-            .map_err(cfg_err("cli_port"))?;
-        let cli_user = p.non_empty("cli_user").unwrap_or("admin").to_string();
-        if cli_user.contains(|c: char| c.is_whitespace() || c.is_control()) {
-            return Err(OcfError::configured(
-                "parameter 'cli_user': must not contain blanks",
-            ));
-        }
+        .map_err(|e| OcfError::configured(format!("parameter 'start_method': {e}")))?;
         Ok(Settings {
-            binary,
-            data_dir,
-            user,
+            binary: BINARY.get(p)?,
+            data_dir: DATADIR.get(p)?,
+            user: USER.get(p)?,
             method,
-            options: service::parse_options(p.get("options").unwrap_or(""))
-                .map_err(cfg_err("options"))?,
-            pidfile: path_param(ctx, "pidfile")?,
-            log_file: path_param(ctx, "logfile")?,
-            listeners: service::parse_listeners(p.get("listeners").unwrap_or(""))
-                .map_err(cfg_err("listeners"))?,
-            probe_address: ip("probe_address")?,
-            critical: service::parse_critical(p.get("critical").unwrap_or("smtp"))
-                .map_err(cfg_err("critical"))?,
-            probe_timeout: p.seconds("probe_timeout").unwrap_or(Duration::from_secs(5)),
-            cli: SocketAddr::new(ip("cli_address")?, cli_port),
-            cli_user,
-            cli_password_file: path_param(ctx, "cli_password_file")?,
-            cli_command: p
-                .get("cli_command")
-                .unwrap_or("LIST Domains")
-                .trim()
-                .to_string(),
-            require_mount: p.flag("require_mount"),
-            graceful_timeout: p.seconds("stop_timeout"),
+            options: OPTIONS.get(p)?,
+            pidfile: PIDFILE.get(p)?,
+            log_file: LOGFILE.get(p)?,
+            listeners: LISTENERS.get(p)?,
+            probe_address: PROBE_ADDRESS.get(p)?,
+            critical: CRITICAL.get(p)?,
+            probe_timeout: PROBE_TIMEOUT.get(p)?,
+            cli: SocketAddr::new(CLI_ADDRESS.get(p)?, CLI_PORT.get(p)?),
+            cli_user: CLI_USER.get(p)?,
+            cli_password_file: CLI_PASSWORD_FILE.get(p)?,
+            cli_command: CLI_COMMAND.get(p)?,
+            require_mount: REQUIRE_MOUNT.get(p)?,
+            graceful_timeout: STOP_TIMEOUT.get(p)?,
         })
     }
 
@@ -286,11 +353,11 @@ impl crate::ocf::ResourceAgent for Axigen {
     /// Axigen may run whatever the parameters say now: stop every process of the binary
     /// (the one given, if usable, else the default) so the data directory is free.
     fn stop_unconfigured(&self, ctx: &Context, err: &OcfError) -> ActionResult {
-        let binary = ctx
-            .params
-            .non_empty("binary")
-            .and_then(|b| service::parse_abs_path("binary", b).ok())
-            .unwrap_or_else(|| DEFAULT_BINARY.into());
+        let binary = BINARY
+            .get(&ctx.params)
+            .ok()
+            .or_else(|| BINARY.default_value())
+            .unwrap_or_default();
         ctx.log.warn(&format!(
             "stop with an unusable configuration ({err}); stopping every process of {}",
             binary.display()

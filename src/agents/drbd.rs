@@ -13,25 +13,36 @@ use crate::drbd::{
     MasterScores, PeerPrimaryRule, Role, ScoreAction, ScorePolicy,
 };
 use crate::ocf::{promotion, ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
-use crate::params::Param;
+use crate::params::{parse, Decl, Param, P};
 use std::time::{Duration, Instant};
 
-fn adjust_master_score(v: &str) -> Result<(), String> {
-    MasterScores::parse(v).map(drop).map_err(|e| e.problem)
+fn resource_name(v: &str) -> Result<String, String> {
+    check_resource_name(v).map(|()| v.to_string())
 }
 
-fn peer_primary_rule(v: &str) -> Result<(), String> {
-    PeerPrimaryRule::parse(v).map(drop).map_err(|e| e.problem)
+fn master_scores(v: &str) -> Result<MasterScores, String> {
+    MasterScores::parse(v).map_err(|e| e.problem)
 }
 
-fn wfc_timeout(v: &str) -> Result<(), String> {
+fn peer_primary_rule(v: &str) -> Result<PeerPrimaryRule, String> {
+    PeerPrimaryRule::parse(v).map_err(|e| e.problem)
+}
+
+/// `None`: do not wait; `Some(0)`: wait until the deadline.
+fn wfc_timeout(v: &str) -> Result<Option<u32>, String> {
     match v.trim() {
-        "" => Ok(()),
+        "" => Ok(None),
         t => t
             .parse::<u32>()
-            .map(drop)
+            .map(Some)
             .map_err(|_| format!("'{v}' is not a whole number of seconds")),
     }
+}
+
+/// `x.y.z`; `None` (no check) when empty.
+fn version_requirement(v: &str) -> Result<Option<DrbdVersion>, String> {
+    check_version_requirement(v)?;
+    Ok(DrbdVersion::parse(v).ok())
 }
 
 /// drbd.ocf's default: the handler only removes a constraint this node placed, without
@@ -39,85 +50,138 @@ fn wfc_timeout(v: &str) -> Result<(), String> {
 const UNFENCE_EXTRA_ARGS_DEFAULT: &str =
     "--quiet --flock-required --flock-timeout 0 --unfence-only-if-owner-match";
 
-static PARAMS: &[Param] = &[
+static DRBD_RESOURCE: P<String> = P::new(
     Param::string("drbd_resource")
-        .required()
-        .unique()
-        .check(check_resource_name)
+            .required()
+            .unique()
+            .describe(
+                "DRBD resource name",
+                "The name of the DRBD resource in the DRBD configuration (letters, digits and - % + . / : = @ _).",
+            ),
+    resource_name,
+);
+static DRBDCONF: P<String> = P::new(
+    Param::string("drbdconf")
+        .default("/etc/drbd.conf")
         .describe(
-            "DRBD resource name",
-            "The name of the DRBD resource in the DRBD configuration (letters, digits and - % + . / : = @ _).",
+            "DRBD configuration file",
+            "Passed to drbdadm as -c; must be readable when the resource is started.",
         ),
-    Param::string("drbdconf").default("/etc/drbd.conf").describe(
-        "DRBD configuration file",
-        "Passed to drbdadm as -c; must be readable when the resource is started.",
-    ),
+    parse::text,
+);
+static ADJUST_MASTER_SCORE: P<MasterScores> = P::new(
     Param::string("adjust_master_score")
-        .default(MasterScores::DEFAULT_TEXT)
-        .check(adjust_master_score)
-        .describe(
-            "Promotion scores",
-            "Four non-decreasing whole numbers: the score when the local data is only Consistent (0 = never promote), when only a peer has UpToDate data, when the local data is UpToDate but the peer's is unknown, and when nobody can have better data. An invalid value is a configuration error.",
-        ),
+            .default(MasterScores::DEFAULT_TEXT)
+            .describe(
+                "Promotion scores",
+                "Four non-decreasing whole numbers: the score when the local data is only Consistent (0 = never promote), when only a peer has UpToDate data, when the local data is UpToDate but the peer's is unknown, and when nobody can have better data. An invalid value is a configuration error.",
+            ),
+    master_scores,
+);
+static STOP_OUTDATES_SECONDARY: P<bool> = P::new(
     Param::boolean("stop_outdates_secondary").default("false").describe(
-        "Outdate a Secondary that loses a Primary peer",
-        "Mark the local data Outdated, so it can never be promoted with stale data, when a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary, and after this Secondary is stopped while Pacemaker reports another node Primary (in either case one not being stopped itself). As with drbd.ocf, this relies on Pacemaker's notify lists.",
-    ),
+            "Outdate a Secondary that loses a Primary peer",
+            "Mark the local data Outdated, so it can never be promoted with stale data, when a post-notification shows this Secondary lost its connection to a peer that Pacemaker still reports as Primary, and after this Secondary is stopped while Pacemaker reports another node Primary (in either case one not being stopped itself). As with drbd.ocf, this relies on Pacemaker's notify lists.",
+        ),
+    parse::boolean,
+);
+static IGNORE_MISSING_NOTIFICATIONS: P<bool> = P::new(
     Param::boolean("ignore_missing_notifications")
-        .default("false")
-        .describe(
-            "Allow the clone without notify=true",
-            "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere. validate-all does report it (6) unless this is set, where drbd.ocf's validate-all does not check.",
+            .default("false")
+            .describe(
+                "Allow the clone without notify=true",
+                "Some setups do not need notifications. Without them the agent neither refreshes the score after a peer's action nor outdates itself (stop_outdates_secondary on a post-notification). A monitor never refuses a clone without notify=true (drbd.ocf neither): answering 6 there would stop the clone everywhere. validate-all does report it (6) unless this is set, where drbd.ocf's validate-all does not check.",
+            ),
+    parse::boolean,
+);
+static WFC_TIMEOUT: P<Option<u32>> = P::new(
+    Param::string("wfc_timeout").default("5")
+        .empty_is_value().describe(
+            "Seconds to wait for the peer on start",
+            "After connecting on start, wait at most this long for the connection (DRBD 9: wait-connect-resource; 8.4: wait-connect per device; the same value for the degraded and outdated variants). 0 waits until the start operation's deadline, less a margin to report (drbd.ocf waits past it and fails the start); empty does not wait. Not connecting in time is no failure: the score says what the node knows.",
         ),
-    Param::string("wfc_timeout").default("5").check(wfc_timeout).describe(
-        "Seconds to wait for the peer on start",
-        "After connecting on start, wait at most this long for the connection (DRBD 9: wait-connect-resource; 8.4: wait-connect per device; the same value for the degraded and outdated variants). 0 waits until the start operation's deadline, less a margin to report (drbd.ocf waits past it and fails the start); empty does not wait. Not connecting in time is no failure: the score says what the node knows.",
-    ),
+    wfc_timeout,
+);
+static UNFENCE_IF_ALL_UPTODATE: P<bool> = P::new(
     Param::boolean("unfence_if_all_uptodate")
-        .default("false")
-        .describe(
-            "Unfence the peer once everything is UpToDate",
-            "While Primary with every local and peer disk UpToDate, each monitor runs `drbdadm unfence-peer` (the resource's unfence-peer handler, e.g. bulwark-drbd-unfence-peer), in case a stale fencing constraint is still around. Its failure is logged, never fatal.",
-        ),
+            .default("false")
+            .describe(
+                "Unfence the peer once everything is UpToDate",
+                "While Primary with every local and peer disk UpToDate, each monitor runs `drbdadm unfence-peer` (the resource's unfence-peer handler, e.g. bulwark-drbd-unfence-peer), in case a stale fencing constraint is still around. Its failure is logged, never fatal.",
+            ),
+    parse::boolean,
+);
+static UNFENCE_EXTRA_ARGS: P<String> = P::new(
     Param::string("unfence_extra_args")
-        .default(UNFENCE_EXTRA_ARGS_DEFAULT)
-        .describe(
-            "Options for the unfence-peer handler",
-            "Exported to the unfence-peer handler as OCF_RESKEY_unfence_extra_args (the handler reads them from there, as with drbd.ocf).",
-        ),
+            .default(UNFENCE_EXTRA_ARGS_DEFAULT)
+        .empty_is_value()
+            .describe(
+                "Options for the unfence-peer handler",
+                "Exported to the unfence-peer handler as OCF_RESKEY_unfence_extra_args (the handler reads them from there, as with drbd.ocf).",
+            ),
+    parse::verbatim,
+);
+static REMOVE_MASTER_SCORE_IF_PEER_PRIMARY: P<PeerPrimaryRule> = P::new(
     Param::string("remove_master_score_if_peer_primary")
-        .default("false")
-        .check(peer_primary_rule)
-        .describe(
-            "Remove the score while a peer is Primary",
-            "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups; read from crm_resource --locate in Pacemaker 2.1's spelling Promoted and the older Master, where drbd.ocf knows only Master and so removes the score for an expected Primary); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
-        ),
+            .default("false")
+            .describe(
+                "Remove the score while a peer is Primary",
+                "true: a Secondary connected to a Primary peer with UpToDate data removes its promotion score; unexpected: only when Pacemaker does not know about that Primary (single-Primary setups; read from crm_resource --locate in Pacemaker 2.1's spelling Promoted and the older Master, where drbd.ocf knows only Master and so removes the score for an expected Primary); false: keep it (Pacemaker may know the peer is dead before DRBD does).",
+            ),
+    peer_primary_rule,
+);
+static FAIL_PROMOTE_EARLY_IF_PEER_PRIMARY: P<bool> = P::new(
     Param::boolean("fail_promote_early_if_peer_primary")
-        .default("false")
-        .describe(
-            "Fail promote early while a peer is Primary",
-            "When a promote retry still sees a Primary peer that Pacemaker does not know about (promoted-max=1, crm_resource --locate shows no promoted instance), give up at once and remove the score instead of retrying until the timeout.",
-        ),
+            .default("false")
+            .describe(
+                "Fail promote early while a peer is Primary",
+                "When a promote retry still sees a Primary peer that Pacemaker does not know about (promoted-max=1, crm_resource --locate shows no promoted instance), give up at once and remove the score instead of retrying until the timeout.",
+            ),
+    parse::boolean,
+);
+static CONNECT_ONLY_AFTER_PROMOTE: P<bool> = P::new(
     Param::boolean("connect_only_after_promote")
-        .default("false")
-        .describe(
-            "Connect only after being promoted",
-            "Start brings the resource up without networking and connects only once promoted (for stacked or special setups).",
-        ),
+            .default("false")
+            .describe(
+                "Connect only after being promoted",
+                "Start brings the resource up without networking and connects only once promoted (for stacked or special setups).",
+            ),
+    parse::boolean,
+);
+static REQUIRE_DRBD_MODULE_VERSION_GE: P<Option<DrbdVersion>> = P::new(
     Param::string("require_drbd_module_version_ge")
-        .default("8.4.0")
-        .check(check_version_requirement)
-        .describe(
-            "Minimum DRBD kernel module version",
-            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is older (x.y.z; empty: no check). Unlike drbd.ocf, monitor, demote, stop and notify do not check it: a changed requirement must not fail the running Primary. The default is 8.4.0 (drbd.ocf: 8.0.0): older modules print no status this agent reads.",
-        ),
+            .default("8.4.0")
+        .empty_is_value()
+            .describe(
+                "Minimum DRBD kernel module version",
+                "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is older (x.y.z; empty: no check). Unlike drbd.ocf, monitor, demote, stop and notify do not check it: a changed requirement must not fail the running Primary. The default is 8.4.0 (drbd.ocf: 8.0.0): older modules print no status this agent reads.",
+            ),
+    version_requirement,
+);
+static REQUIRE_DRBD_MODULE_VERSION_LT: P<Option<DrbdVersion>> = P::new(
     Param::string("require_drbd_module_version_lt")
-        .default("10.0.0")
-        .check(check_version_requirement)
-        .describe(
-            "DRBD kernel module version must be below",
-            "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is this version or newer (x.y.z; empty: no check); see require_drbd_module_version_ge.",
-        ),
+            .default("10.0.0")
+        .empty_is_value()
+            .describe(
+                "DRBD kernel module version must be below",
+                "Start, promote, reload and validate-all (OCF_CHECK_LEVEL 10) refuse with 5 when the loaded DRBD module is this version or newer (x.y.z; empty: no check); see require_drbd_module_version_ge.",
+            ),
+    version_requirement,
+);
+static PARAMS: Decl = &[
+    &DRBD_RESOURCE,
+    &DRBDCONF,
+    &ADJUST_MASTER_SCORE,
+    &STOP_OUTDATES_SECONDARY,
+    &IGNORE_MISSING_NOTIFICATIONS,
+    &WFC_TIMEOUT,
+    &UNFENCE_IF_ALL_UPTODATE,
+    &UNFENCE_EXTRA_ARGS,
+    &REMOVE_MASTER_SCORE_IF_PEER_PRIMARY,
+    &FAIL_PROMOTE_EARLY_IF_PEER_PRIMARY,
+    &CONNECT_ONLY_AFTER_PROMOTE,
+    &REQUIRE_DRBD_MODULE_VERSION_GE,
+    &REQUIRE_DRBD_MODULE_VERSION_LT,
 ];
 
 static SPEC: AgentSpec = AgentSpec {
@@ -375,26 +439,16 @@ impl crate::ocf::ResourceAgent for Drbd {
 
     fn configure(&self, ctx: &Context) -> Result<Config, OcfError> {
         let p = &ctx.params;
-        let resource = p.get("drbd_resource").unwrap_or("").to_string();
-        let drbdconf = p
-            .non_empty("drbdconf")
-            .unwrap_or("/etc/drbd.conf")
-            .to_string();
-        let configured = |e: crate::drbd::ConfigError| OcfError::configured(e.to_string());
-        let scores = MasterScores::parse(
-            p.get("adjust_master_score")
-                .unwrap_or(MasterScores::DEFAULT_TEXT),
-        )
-        .map_err(configured)?;
-        let rule =
-            PeerPrimaryRule::parse(p.get("remove_master_score_if_peer_primary").unwrap_or(""))
-                .map_err(configured)?;
-        let version = |name: &str| p.non_empty(name).and_then(|v| DrbdVersion::parse(v).ok());
+        let resource = DRBD_RESOURCE.get(p)?;
+        let drbdconf = DRBDCONF.get(p)?;
+        let scores = ADJUST_MASTER_SCORE.get(p)?;
+        let rule = REMOVE_MASTER_SCORE_IF_PEER_PRIMARY.get(p)?;
+        let ignore_missing_notifications = IGNORE_MISSING_NOTIFICATIONS.get(p)?;
         if ctx.action != crate::ocf::Action::Stop {
             // As drbd.ocf: notifications count as on when the notify variables are passed,
             // and a monitor never checks them (a 6 there stops the clone everywhere).
             let notify = ctx.meta.notify_enabled()
-                || p.flag("ignore_missing_notifications")
+                || ignore_missing_notifications
                 || ctx.meta.get("notify_start_uname").is_some()
                 || ctx.action == crate::ocf::Action::Monitor;
             check_clone_meta(&CloneMeta {
@@ -412,22 +466,17 @@ impl crate::ocf::ResourceAgent for Drbd {
             policy: ScorePolicy {
                 scores,
                 remove_if_peer_primary: rule,
-                unfence_if_all_uptodate: p.flag("unfence_if_all_uptodate"),
+                unfence_if_all_uptodate: UNFENCE_IF_ALL_UPTODATE.get(p)?,
                 promoted_max: ctx.meta.promoted_max().unwrap_or(1),
                 ..ScorePolicy::default()
             },
-            stop_outdates_secondary: p.flag("stop_outdates_secondary"),
-            wfc_timeout: p
-                .non_empty("wfc_timeout")
-                .and_then(|v| v.trim().parse().ok()),
-            unfence_extra_args: p
-                .get("unfence_extra_args")
-                .unwrap_or(UNFENCE_EXTRA_ARGS_DEFAULT)
-                .to_string(),
-            fail_promote_early: p.flag("fail_promote_early_if_peer_primary"),
-            connect_only_after_promote: p.flag("connect_only_after_promote"),
-            version_ge: version("require_drbd_module_version_ge"),
-            version_lt: version("require_drbd_module_version_lt"),
+            stop_outdates_secondary: STOP_OUTDATES_SECONDARY.get(p)?,
+            wfc_timeout: WFC_TIMEOUT.get(p)?,
+            unfence_extra_args: UNFENCE_EXTRA_ARGS.get(p)?,
+            fail_promote_early: FAIL_PROMOTE_EARLY_IF_PEER_PRIMARY.get(p)?,
+            connect_only_after_promote: CONNECT_ONLY_AFTER_PROMOTE.get(p)?,
+            version_ge: REQUIRE_DRBD_MODULE_VERSION_GE.get(p)?,
+            version_lt: REQUIRE_DRBD_MODULE_VERSION_LT.get(p)?,
         })
     }
 
@@ -777,11 +826,11 @@ impl crate::ocf::ResourceAgent for Drbd {
     /// With an unusable configuration, stop still tries `drbdsetup down` on a resource name it
     /// can trust: reporting success while DRBD is up would let Pacemaker start it elsewhere.
     fn stop_unconfigured(&self, ctx: &Context, err: &OcfError) -> ActionResult {
-        let name = ctx.params.get("drbd_resource").unwrap_or("");
-        if check_resource_name(name).is_err() {
+        let Ok(name) = DRBD_RESOURCE.get(&ctx.params) else {
             ctx.log.warn(&format!("stop with an unusable configuration ({err}); no valid resource name, nothing to stop"));
             return Ok(OcfStatus::Success);
-        }
+        };
+        let name = name.as_str();
         let tools = DrbdTools::from_env();
         match tools.drbdsetup(&["down", name], &ctx.deadline) {
             Ok(_) => Ok(OcfStatus::Success),

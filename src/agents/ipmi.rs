@@ -29,17 +29,18 @@
 //!   it differs in name and description only, so both metadata documents agree.
 
 use crate::deadline::Deadline;
-use crate::fence::spec::LOGIN;
+use crate::fence::spec::{self, LOGIN, USERNAME};
 use crate::fence::{self, FenceAgent, FenceError, FenceSpec, PowerState, PowerSwitch, Request};
-use crate::params::Param;
+use crate::params::{parse, Decl, Param, P};
 use crate::proto::ipmi::{
     resolve_host, AuthType, ChassisCommand, CipherSuite, Interface, IpmiError, IpmiTarget,
     Negotiated, Privilege, Session,
 };
+use crate::secret::Secret;
 
-fn port_number(v: &str) -> Result<(), String> {
+fn port_number(v: &str) -> Result<u16, String> {
     match v.trim().parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
+        Ok(p) if p > 0 => Ok(p),
         _ => Err(format!("'{v}' is not a UDP port (1 to 65535)")),
     }
 }
@@ -59,10 +60,6 @@ pub fn parse_cipher(v: &str) -> Result<Option<CipherSuite>, String> {
         })
 }
 
-fn cipher_check(v: &str) -> Result<(), String> {
-    parse_cipher(v).map(|_| ())
-}
-
 /// `auth` (IPMI v1.5 only): empty picks the strongest type the BMC offers.
 pub fn parse_auth(v: &str) -> Result<Option<AuthType>, String> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -78,14 +75,15 @@ pub fn parse_auth(v: &str) -> Result<Option<AuthType>, String> {
     }
 }
 
-fn auth_check(v: &str) -> Result<(), String> {
-    parse_auth(v).map(|_| ())
+fn privilege(v: &str) -> Result<Privilege, String> {
+    Privilege::from_name(v.trim())
+        .ok_or_else(|| format!("'{v}' is not one of {}", Privilege::NAMES.join(", ")))
 }
 
 /// Where the BMC is: `ip`, or with `port_as_ip=1` the plug value (fence_ipmilan's way of
 /// configuring one stonith device for several nodes). `ip` is therefore not required by the
 /// declaration; [`IpmiFence::check`] requires one of the two.
-pub static IPMI_ADDRESS: &[Param] = &[
+pub static IPMI_IP: P<Option<String>> = P::new(
     Param::string("ip")
         .aliases(&["ipaddr"])
         .short('a')
@@ -94,70 +92,93 @@ pub static IPMI_ADDRESS: &[Param] = &[
             "IP address or hostname of fencing device",
             "Address of the BMC. Required unless port_as_ip is set.",
         ),
+    parse::optional_text,
+);
+pub static IPMI_PLUG: P<Option<String>> = P::new(
     Param::string("plug")
-        .aliases(&["port"])
-        .short('n')
-        .hint("ip")
-        .describe(
-            "IP address or hostname of fencing device (together with --port-as-ip)",
-            "With port_as_ip=1, the BMC's address (Pacemaker passes the target node's name here, so a host map gives each node its BMC). Otherwise unused.",
-        ),
-    Param::boolean("port_as_ip")
-        .default("0")
-        .describe(
-            "Make \"port/plug\" to be an alias to IP address",
-            "1: the plug value replaces ip as the BMC's address, as in fence_ipmilan.",
-        ),
-];
+            .aliases(&["port"])
+            .short('n')
+            .hint("ip")
+            .describe(
+                "IP address or hostname of fencing device (together with --port-as-ip)",
+                "With port_as_ip=1, the BMC's address (Pacemaker passes the target node's name here, so a host map gives each node its BMC). Otherwise unused.",
+            ),
+    parse::optional_text,
+);
+pub static PORT_AS_IP: P<bool> = P::new(
+    Param::boolean("port_as_ip").default("0").describe(
+        "Make \"port/plug\" to be an alias to IP address",
+        "1: the plug value replaces ip as the BMC's address, as in fence_ipmilan.",
+    ),
+    parse::boolean,
+);
+pub static IPMI_ADDRESS: Decl = &[&IPMI_IP, &IPMI_PLUG, &PORT_AS_IP];
 
 /// The IPMI-specific parameters, fence_ipmilan's names and short options.
-pub static IPMI: &[Param] = &[
+pub static IPPORT: P<u16> = P::new(
     Param::integer("ipport")
         .default("623")
         .short('u')
-        .check(port_number)
         .hint("port")
-        .describe("TCP/UDP port to use for connection with device", "UDP port of the BMC's RMCP service."),
+        .describe(
+            "TCP/UDP port to use for connection with device",
+            "UDP port of the BMC's RMCP service.",
+        ),
+    port_number,
+);
+pub static LANPLUS: P<bool> = P::new(
     Param::boolean("lanplus")
-        .default("1")
-        .short('P')
-        .describe(
-            "Use Lanplus to improve security of connection",
-            "1: IPMI v2.0 RMCP+ (authenticated, integrity-protected session). 0: IPMI v1.5 'lan' session, only for BMCs without v2.0. Unlike fence_ipmilan the default is 1.",
-        ),
+            .default("1")
+            .short('P')
+            .describe(
+                "Use Lanplus to improve security of connection",
+                "1: IPMI v2.0 RMCP+ (authenticated, integrity-protected session). 0: IPMI v1.5 'lan' session, only for BMCs without v2.0. Unlike fence_ipmilan the default is 1.",
+            ),
+    parse::boolean,
+);
+pub static CIPHER: P<Option<CipherSuite>> = P::new(
     Param::string("cipher")
-        .short('C')
-        .check(cipher_check)
-        .hint("cipher")
-        .describe(
-            "Ciphersuite to use (same as ipmitool -C parameter)",
-            "RMCP+ cipher suite: 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128). Empty: try 17, and 3 at once when the BMC refuses 17; no cipher-suite discovery round trip.",
-        ),
-    Param::select("privlvl", &["callback", "user", "operator", "administrator"])
-        .default("administrator")
-        .short('L')
-        .hint("level")
-        .describe(
-            "Privilege level on IPMI device",
-            "Session privilege level, raised with Set Session Privilege Level after login. Chassis control needs operator or administrator.",
-        ),
+            .short('C')
+            .hint("cipher")
+            .describe(
+                "Ciphersuite to use (same as ipmitool -C parameter)",
+                "RMCP+ cipher suite: 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128). Empty: try 17, and 3 at once when the BMC refuses 17; no cipher-suite discovery round trip.",
+            ),
+    parse_cipher,
+);
+pub static PRIVLVL: P<Privilege> = P::new(
+    Param::select("privlvl", Privilege::NAMES)
+            .default("administrator")
+            .short('L')
+            .hint("level")
+            .describe(
+                "Privilege level on IPMI device",
+                "Session privilege level, raised with Set Session Privilege Level after login. Chassis control needs operator or administrator.",
+            ),
+    privilege,
+);
+pub static AUTH: P<Option<AuthType>> = P::new(
     Param::string("auth")
-        .short('A')
-        .check(auth_check)
-        .hint("auth")
-        .describe(
-            "IPMI Lan Auth type",
-            "IPMI v1.5 (lanplus=0) authentication type: md5, md2, password or none. Empty: the strongest type the BMC offers. Ignored with lanplus.",
-        ),
+            .short('A')
+            .hint("auth")
+            .describe(
+                "IPMI Lan Auth type",
+                "IPMI v1.5 (lanplus=0) authentication type: md5, md2, password or none. Empty: the strongest type the BMC offers. Ignored with lanplus.",
+            ),
+    parse_auth,
+);
+pub static HEXADECIMAL_KG: P<Option<Secret>> = P::new(
     Param::string("hexadecimal_kg")
-        .secret()
-        .short('y')
-        .hint("key")
-        .describe(
-            "Hexadecimal-encoded Kg key for IPMIv2 authentication",
-            "BMC key (Kg) in hexadecimal, up to 40 digits, for BMCs that require one. Accepted on standard input only.",
-        ),
-];
+            .secret()
+            .short('y')
+            .hint("key")
+            .describe(
+                "Hexadecimal-encoded Kg key for IPMIv2 authentication",
+                "BMC key (Kg) in hexadecimal, up to 40 digits, for BMCs that require one. Accepted on standard input only.",
+            ),
+    spec::secret,
+);
+pub static IPMI: Decl = &[&IPPORT, &LANPLUS, &CIPHER, &PRIVLVL, &AUTH, &HEXADECIMAL_KG];
 
 pub static IPMI_SPEC: FenceSpec = FenceSpec {
     name: "fence_bulwark_ipmi",
@@ -222,38 +243,70 @@ pub fn run(flavour: Flavour) -> ! {
 /// may have to run a script for).
 pub fn interface_of(req: &Request) -> Result<Interface, FenceError> {
     let v = &req.values;
-    if v.flag("lanplus") {
-        let cipher = parse_cipher(v.get("cipher").unwrap_or(""))
-            .map_err(|e| FenceError::new(format!("parameter 'cipher': {e}")))?;
-        Ok(Interface::LanPlus { cipher })
+    Ok(if LANPLUS.get(v)? {
+        Interface::LanPlus {
+            cipher: CIPHER.get(v)?,
+        }
     } else {
-        let auth = parse_auth(v.get("auth").unwrap_or(""))
-            .map_err(|e| FenceError::new(format!("parameter 'auth': {e}")))?;
-        Ok(Interface::Lan { auth })
-    }
+        Interface::Lan { auth: AUTH.get(v)? }
+    })
 }
 
 /// The BMC's address: the plug value with `port_as_ip=1` (then `ip` is not consulted), else `ip`.
-pub fn bmc_host(req: &Request) -> Result<&str, FenceError> {
+pub fn bmc_host(req: &Request) -> Result<String, FenceError> {
     let v = &req.values;
-    if v.flag("port_as_ip") {
-        v.non_empty("plug").ok_or_else(|| {
+    if PORT_AS_IP.get(v)? {
+        IPMI_PLUG.get(v)?.ok_or_else(|| {
             FenceError::new(
                 "parameter 'plug' is required with port_as_ip=1: it is the BMC's address",
             )
         })
     } else {
-        v.non_empty("ip")
+        IPMI_IP
+            .get(v)?
             .ok_or_else(|| FenceError::new("parameter 'ip' is required"))
     }
 }
 
-fn privilege_of(req: &Request) -> Result<Privilege, FenceError> {
-    let name = req.values.get("privlvl").unwrap_or("administrator");
-    Privilege::from_name(name).ok_or_else(|| {
-        FenceError::new(format!(
-            "parameter 'privlvl': '{name}' is not one of callback, user, operator, administrator"
-        ))
+/// Everything the session needs but the password, read and checked without the device.
+struct Settings {
+    host: String,
+    port: u16,
+    username: String,
+    interface: Interface,
+    privilege: Privilege,
+    /// `None` also for an all-zero key: ipmitool's and the BMCs' spelling of "unset".
+    kg: Option<Secret>,
+}
+
+/// A password must be configured (the user name may be absent: the null user, as the
+/// metadata and fence_ipmilan allow); its presence is checked without running
+/// `password_script` (validate-all should not need the secret store).
+fn settings(req: &Request) -> Result<Settings, FenceError> {
+    let v = &req.values;
+    let host = bmc_host(req)?;
+    if !req.has_password() {
+        return Err(FenceError::new(
+            "parameter 'password' is required (on standard input), or set password_file or password_script",
+        ));
+    }
+    let interface = interface_of(req)?;
+    let privilege = PRIVLVL.get(v)?;
+    let kg = match HEXADECIMAL_KG.get(v)? {
+        Some(hex) => {
+            let kg = IpmiTarget::kg_from_hex(&String::from_utf8_lossy(hex.expose()))
+                .map_err(|e| FenceError::new(e.to_string()))?;
+            kg.expose().iter().any(|b| *b != 0).then_some(kg)
+        }
+        None => None,
+    };
+    Ok(Settings {
+        host,
+        port: IPPORT.get(v)?,
+        username: USERNAME.get(v)?,
+        interface,
+        privilege,
+        kg,
     })
 }
 
@@ -281,52 +334,22 @@ impl FenceAgent for IpmiFence {
         }
     }
 
-    /// A password must be configured (the user name may be absent: the null user, as the
-    /// metadata and fence_ipmilan allow); its presence is checked without running
-    /// `password_script` (validate-all should not need the secret store).
     fn check(&self, req: &Request) -> Result<(), FenceError> {
-        let v = &req.values;
-        bmc_host(req)?;
-        let have_password = v.get("password").is_some()
-            || v.non_empty("password_file").is_some()
-            || v.non_empty("password_script").is_some();
-        if !have_password {
-            return Err(FenceError::new(
-                "parameter 'password' is required (on standard input), or set password_file or password_script",
-            ));
-        }
-        interface_of(req)?;
-        privilege_of(req)?;
-        if let Some(kg) = v.get("hexadecimal_kg").filter(|k| !k.trim().is_empty()) {
-            IpmiTarget::kg_from_hex(kg).map_err(|e| FenceError::new(e.to_string()))?;
-        }
-        Ok(())
+        settings(req).map(drop)
     }
 
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
-        let v = &req.values;
+        let settings = settings(req)?;
         let login = req.login_deadline();
-        let host = bmc_host(req)?;
-        let port = v
-            .integer("ipport")
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(crate::proto::ipmi::DEFAULT_PORT);
         let password = req
             .password()?
             .ok_or_else(|| FenceError::new("parameter 'password' is required"))?;
-        let addr = resolve_host(host, port, login).map_err(failure)?;
-        let mut target = IpmiTarget::new(addr, v.get("username").unwrap_or_default(), password);
-        target.port = port;
-        target.interface = interface_of(req)?;
-        target.privilege = privilege_of(req)?;
-        if let Some(kg) = v.get("hexadecimal_kg").filter(|k| !k.trim().is_empty()) {
-            // All zeros means "no Kg", as in ipmitool (a zero key is how BMCs and ipmitool
-            // spell "unset"); the session then keys SIK with the password.
-            let kg = IpmiTarget::kg_from_hex(kg).map_err(failure)?;
-            if kg.expose().iter().any(|b| *b != 0) {
-                target.kg = Some(kg);
-            }
-        }
+        let addr = resolve_host(&settings.host, settings.port, login).map_err(failure)?;
+        let mut target = IpmiTarget::new(addr, &settings.username, password);
+        target.port = settings.port;
+        target.interface = settings.interface;
+        target.privilege = settings.privilege;
+        target.kg = settings.kg;
         let session = Session::open(&target, login).map_err(failure)?;
         req.log.debug(&format!(
             "session with {} open: {}, privilege {}",

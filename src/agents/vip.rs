@@ -4,78 +4,128 @@
 use crate::deadline::Deadline;
 use crate::net::{self, AddressSpec, AddressState, ArpForms, NetError, NetlinkCause};
 use crate::ocf::{ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
-use crate::params::Param;
+use crate::params::{parse, Decl, Param, P};
 use crate::process::Detached;
 use nix::errno::Errno;
 use std::time::Duration;
 
-fn arp_count(v: &str) -> Result<(), String> {
+fn arp_count(v: &str) -> Result<u32, String> {
     match v.trim().parse::<u32>() {
-        Ok(n) if n <= 1000 => Ok(()),
+        Ok(n) if n <= 1000 => Ok(n),
         _ => Err(format!("'{v}' must be a whole number from 0 to 1000")),
     }
 }
 
-fn arp_interval(v: &str) -> Result<(), String> {
-    match v.trim().parse::<u32>() {
-        Ok(n) if (1..=10_000).contains(&n) => Ok(()),
+fn arp_interval(v: &str) -> Result<Duration, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(Duration::from_millis(n)),
         _ => Err(format!(
             "'{v}' must be a number of milliseconds from 1 to 10000"
         )),
     }
 }
 
-static PARAMS: &[Param] = &[
+static IP: P<String> = P::new(
     Param::string("ip").required().unique().describe(
         "IPv4 or IPv6 address",
         "The service address to bring up, e.g. 192.0.2.10 or 2001:db8::10.",
     ),
+    parse::text,
+);
+static CIDR_NETMASK: P<Option<String>> = P::new(
     Param::string("cidr_netmask")
-        .aliases(&["netmask"])
-        .describe(
-            "Prefix length",
-            "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address; 64 for an IPv6 link-local address (fe80::/10, which needs nic and no route).",
-        ),
+            .aliases(&["netmask"])
+            .describe(
+                "Prefix length",
+                "Prefix length (24) or, for IPv4, a dotted netmask (255.255.255.0). When empty, taken from the connected route that contains the address; 64 for an IPv6 link-local address (fe80::/10, which needs nic and no route).",
+            ),
+    parse::optional_text,
+);
+static NIC: P<Option<String>> = P::new(
     Param::string("nic").describe(
-        "Network interface",
-        "Interface to add the address to. When empty, the interface of the connected route that contains the address (as findif does).",
-    ),
+            "Network interface",
+            "Interface to add the address to. When empty, the interface of the connected route that contains the address (as findif does).",
+        ),
+    parse::optional_text,
+);
+static BROADCAST: P<Option<String>> = P::new(
     Param::string("broadcast").describe(
-        "Broadcast address (IPv4)",
-        "IPv4 broadcast address, '+' to compute it from the prefix, '-' for none. When empty, copied from an address already in the subnet, else computed.",
-    ),
+            "Broadcast address (IPv4)",
+            "IPv4 broadcast address, '+' to compute it from the prefix, '-' for none. When empty, copied from an address already in the subnet, else computed.",
+        ),
+    parse::optional_text,
+);
+static LABEL: P<Option<String>> = P::new(
     Param::string("label").aliases(&["iflabel"]).describe(
-        "Interface label (IPv4)",
-        "Label suffix: the address is labelled NIC:LABEL (15 bytes at most in all), as ifconfig-era tools show it.",
+            "Interface label (IPv4)",
+            "Label suffix: the address is labelled NIC:LABEL (15 bytes at most in all), as ifconfig-era tools show it.",
+        ),
+    parse::optional_text,
+);
+static ARP_COUNT: P<u32> = P::new(
+    Param::integer("arp_count").default("5").describe(
+            "Gratuitous ARP / unsolicited NA rounds",
+            "How many announcements to send after start so that neighbours and switches learn the new location.",
+        ),
+    arp_count,
+);
+static ARP_INTERVAL: P<Duration> = P::new(
+    Param::integer("arp_interval").default("200").describe(
+        "Milliseconds between announcements",
+        "Pause between announcement rounds.",
     ),
-    Param::integer("arp_count").default("5").check(arp_count).describe(
-        "Gratuitous ARP / unsolicited NA rounds",
-        "How many announcements to send after start so that neighbours and switches learn the new location.",
-    ),
-    Param::integer("arp_interval")
-        .default("200")
-        .check(arp_interval)
-        .describe("Milliseconds between announcements", "Pause between announcement rounds."),
+    arp_interval,
+);
+static ARP_BG: P<bool> = P::new(
     Param::boolean("arp_bg").default("true").describe(
-        "Announce in the background",
-        "Send the announcements from a detached process so start returns at once (IPv4; IPv6 announcements follow duplicate address detection and are always sent before start returns).",
-    ),
+            "Announce in the background",
+            "Send the announcements from a detached process so start returns at once (IPv4; IPv6 announcements follow duplicate address detection and are always sent before start returns).",
+        ),
+    parse::boolean,
+);
+static PREFERRED_LFT: P<Option<String>> = P::new(
     Param::string("preferred_lft").default("forever").describe(
-        "Preferred lifetime",
-        "'forever' or seconds; 0 makes the address deprecated so it is not chosen as a source address.",
-    ),
+            "Preferred lifetime",
+            "'forever' or seconds; 0 makes the address deprecated so it is not chosen as a source address.",
+        ),
+    parse::optional_text,
+);
+static NODAD: P<bool> = P::new(
     Param::boolean("nodad").default("false").describe(
         "Skip IPv6 duplicate address detection",
         "Add the IPv6 address without waiting for duplicate address detection.",
     ),
+    parse::boolean,
+);
+static NOPREFIXROUTE: P<bool> = P::new(
     Param::boolean("noprefixroute").default("false").describe(
         "Do not add a prefix route",
         "Add the address without the route for its prefix.",
     ),
-    Param::boolean("check_link_status").default("true").describe(
-        "Require carrier on the interface",
-        "Refuse to start on, and report failure for, an interface without carrier.",
-    ),
+    parse::boolean,
+);
+static CHECK_LINK_STATUS: P<bool> = P::new(
+    Param::boolean("check_link_status")
+        .default("true")
+        .describe(
+            "Require carrier on the interface",
+            "Refuse to start on, and report failure for, an interface without carrier.",
+        ),
+    parse::boolean,
+);
+static PARAMS: Decl = &[
+    &IP,
+    &CIDR_NETMASK,
+    &NIC,
+    &BROADCAST,
+    &LABEL,
+    &ARP_COUNT,
+    &ARP_INTERVAL,
+    &ARP_BG,
+    &PREFERRED_LFT,
+    &NODAD,
+    &NOPREFIXROUTE,
+    &CHECK_LINK_STATUS,
 ];
 
 static SPEC: AgentSpec = AgentSpec {
@@ -173,24 +223,27 @@ impl crate::ocf::ResourceAgent for Vip {
 
     fn configure(&self, ctx: &Context) -> Result<Config, OcfError> {
         let p = &ctx.params;
+        let (ip, cidr_netmask, nic) = (IP.get(p)?, CIDR_NETMASK.get(p)?, NIC.get(p)?);
+        let (iflabel, broadcast) = (LABEL.get(p)?, BROADCAST.get(p)?);
+        let preferred_lft = PREFERRED_LFT.get(p)?;
         let raw = net::SpecParams {
-            ip: p.get("ip").unwrap_or("").trim(),
-            cidr_netmask: p.non_empty("cidr_netmask"),
-            nic: p.non_empty("nic"),
-            iflabel: p.non_empty("label"),
-            broadcast: p.non_empty("broadcast"),
-            preferred_lft: p.non_empty("preferred_lft"),
-            nodad: p.flag("nodad"),
-            noprefixroute: p.flag("noprefixroute"),
+            ip: &ip,
+            cidr_netmask: cidr_netmask.as_deref(),
+            nic: nic.as_deref(),
+            iflabel: iflabel.as_deref(),
+            broadcast: broadcast.as_deref(),
+            preferred_lft: preferred_lft.as_deref(),
+            nodad: NODAD.get(p)?,
+            noprefixroute: NOPREFIXROUTE.get(p)?,
         };
         let spec =
             AddressSpec::from_params(&raw).map_err(|e| OcfError::configured(e.to_string()))?;
         Ok(Config {
             spec,
-            check_link: p.flag("check_link_status"),
-            arp_count: p.integer("arp_count").unwrap_or(5) as u32,
-            arp_interval: Duration::from_millis(p.integer("arp_interval").unwrap_or(200) as u64),
-            arp_bg: p.flag("arp_bg"),
+            check_link: CHECK_LINK_STATUS.get(p)?,
+            arp_count: ARP_COUNT.get(p)?,
+            arp_interval: ARP_INTERVAL.get(p)?,
+            arp_bg: ARP_BG.get(p)?,
         })
     }
 

@@ -2,7 +2,7 @@
 //! and short options on the command line (how admins call). Never both: any argument at all
 //! means stdin is not read, as in fence-agents.
 
-use crate::params::{find, Kind, Param};
+use crate::params::{find, params, Decl, Kind, Param};
 
 /// A raw request: ordered `(canonical name, value)` pairs and the warnings to print.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -50,7 +50,7 @@ const SILENT: &[&str] = &["nodename", "port", "plug"];
 /// Parses stdin text. Lines are trimmed; `#` lines and blank lines are skipped; the value runs
 /// to the end of the line with one pair of surrounding double quotes removed; names may use
 /// `-` for `_`; the last occurrence wins (resolved later, by order).
-pub fn parse_stdin(decl: &'static [Param], text: &str) -> RawRequest {
+pub fn parse_stdin(decl: Decl, text: &str) -> RawRequest {
     let mut req = RawRequest::default();
     for line in text.lines() {
         let line = line.trim();
@@ -94,7 +94,7 @@ pub struct ArgError(pub String);
 /// Parses `--name=value`, `--name value`, `-x value`, `-xvalue`; a boolean option without a
 /// value means true. Option names are the parameter names with `_` written as `-`
 /// (`--power-timeout`), the underscore form is accepted too. Secrets are refused here.
-pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest, ArgError> {
+pub fn parse_args(decl: Decl, args: &[String]) -> Result<RawRequest, ArgError> {
     let mut req = RawRequest::default();
     let mut i = 0;
     // The rest of a cluster of short flags (`-vvq`), taken before the next argument.
@@ -130,8 +130,7 @@ pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest,
             let mut chars = short.chars();
             let letter = chars.next().unwrap_or('-');
             let rest: String = chars.collect();
-            let p = decl
-                .iter()
+            let p = params(decl)
                 .find(|p| p.short == Some(letter))
                 .ok_or_else(|| ArgError(format!("unknown option '-{letter}'")))?;
             if p.kind == Kind::Boolean {
@@ -172,16 +171,16 @@ pub fn parse_args(decl: &'static [Param], args: &[String]) -> Result<RawRequest,
 mod tests {
     use super::*;
 
-    static DECL: &[Param] = &[
-        Param::string("action").aliases(&["option"]).short('o'),
-        Param::string("ip").aliases(&["ipaddr"]).short('a'),
-        Param::string("password")
+    static DECL: Decl = &[
+        &Param::string("action").aliases(&["option"]).short('o'),
+        &Param::string("ip").aliases(&["ipaddr"]).short('a'),
+        &Param::string("password")
             .secret()
             .aliases(&["passwd"])
             .short('p'),
-        Param::boolean("ssl_insecure"),
-        Param::boolean("lanplus").short('P'),
-        Param::second("power_timeout"),
+        &Param::boolean("ssl_insecure"),
+        &Param::boolean("lanplus").short('P'),
+        &Param::second("power_timeout"),
     ];
 
     fn args(a: &[&str]) -> Vec<String> {
@@ -251,11 +250,11 @@ mod tests {
 
     #[test]
     fn stacked_flags_help_version_and_stdin_booleans_as_fencing_py() {
-        static D: &[Param] = &[
-            Param::string("action").short('o'),
-            Param::boolean("verbose").short('v'),
-            Param::boolean("quiet").short('q'),
-            Param::boolean("lanplus").short('P'),
+        static D: Decl = &[
+            &Param::string("action").short('o'),
+            &Param::boolean("verbose").short('v'),
+            &Param::boolean("quiet").short('q'),
+            &Param::boolean("lanplus").short('P'),
         ];
         let r = parse_args(D, &args(&["-vvv", "-qostatus", "-vP"])).unwrap();
         let names: Vec<&str> = r.pairs.iter().map(|(n, _)| n.as_str()).collect();

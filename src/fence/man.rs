@@ -2,11 +2,11 @@
 
 use super::FenceSpec;
 use crate::man::{parameter_entries, roff};
-use crate::params::{Kind, Param};
+use crate::params::{params, Decl, Kind};
 use std::fmt::Write;
 
 /// `fence_<name>(8)`: stdin names and command-line options from the same declaration.
-pub fn fence_page(spec: &FenceSpec, params: &[Param]) -> String {
+pub fn fence_page(spec: &FenceSpec, decl: Decl) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -34,7 +34,7 @@ pub fn fence_page(spec: &FenceSpec, params: &[Param]) -> String {
         s,
         ".PP\nWith no arguments the agent reads one name=value per line on standard input (as pacemaker\\-fenced calls it); with arguments it reads only them. Passwords are accepted on standard input, from password_script or from password_file, never as arguments.\n.SH OPTIONS"
     );
-    s.push_str(&parameter_entries(params, |p| {
+    s.push_str(&parameter_entries(params(decl), |p| {
         let opt = match (p.short, p.kind) {
             (Some(c), Kind::Boolean) => format!(
                 "\\fB\\-{c}\\fR, \\fB\\-\\-{}\\fR",

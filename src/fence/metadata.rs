@@ -2,19 +2,18 @@
 //! no `<version>`, a `getopt` hint per parameter, type `second`, and every deprecated name
 //! listed as its own parameter with `deprecated="1"`, obsoleted by the new one.
 
+use super::spec::FenceAction;
 use super::spec::FenceSpec;
-use crate::params::{Kind, Param};
+use crate::params::{params, Choice, Decl, Kind, Param};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 /// The actions advertised; `on` is not automatic (no unfencing needed for power fencing).
 fn actions(spec: &FenceSpec) -> Vec<&'static str> {
-    let mut a = vec!["on", "off", "reboot", "status"];
-    if spec.lists {
-        a.extend(["list", "list-status"]);
-    }
-    a.extend(["monitor", "metadata", "manpage", "validate-all"]);
-    a
+    FenceAction::advertised(spec)
+        .into_iter()
+        .map(FenceAction::name)
+        .collect()
 }
 
 fn getopt(p: &Param, name: &str) -> String {
@@ -30,9 +29,9 @@ fn getopt(p: &Param, name: &str) -> String {
 }
 
 /// The `-h`/`--help` text: fencing.py's usage layout, one line per option.
-pub fn usage(spec: &FenceSpec, params: &[Param]) -> String {
+pub fn usage(spec: &FenceSpec, decl: Decl) -> String {
     let mut out = format!("Usage:\n\t{} [options]\nOptions:\n", spec.name);
-    for p in params {
+    for p in params(decl) {
         out.push_str(&format!("   {:<36} {}\n", getopt(p, p.name), p.shortdesc));
     }
     out.push_str("   -h, --help                           Display this help and exit\n");
@@ -58,15 +57,15 @@ fn bool01(b: bool) -> &'static str {
     }
 }
 
-pub fn render(spec: &FenceSpec, params: &[Param]) -> String {
+pub fn render(spec: &FenceSpec, decl: Decl) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b'\t', 1);
-    write(&mut w, spec, params).expect("writing XML into memory cannot fail");
+    write(&mut w, spec, decl).expect("writing XML into memory cannot fail");
     let mut out = String::from_utf8(w.into_inner()).expect("quick-xml writes UTF-8");
     out.push('\n');
     out
 }
 
-fn write(w: &mut Writer<Vec<u8>>, spec: &FenceSpec, params: &[Param]) -> std::io::Result<()> {
+fn write(w: &mut Writer<Vec<u8>>, spec: &FenceSpec, decl: Decl) -> std::io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", None, None)))?;
     w.create_element("resource-agent")
         .with_attribute(("name", spec.name))
@@ -83,7 +82,7 @@ fn write(w: &mut Writer<Vec<u8>>, spec: &FenceSpec, params: &[Param]) -> std::io
             w.create_element("vendor-url")
                 .write_text_content(BytesText::new(spec.vendor_url))?;
             w.create_element("parameters").write_inner_content(|w| {
-                for p in params {
+                for p in params(decl) {
                     for alias in p.aliases {
                         parameter(w, p, alias, true)?;
                     }

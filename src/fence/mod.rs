@@ -11,12 +11,32 @@ pub mod runtime;
 pub mod spec;
 
 pub use engine::{Outlet, PowerState, PowerSwitch, Timing};
-pub use runtime::{
-    declaration, execute, invoked_name, run, FenceAction, FenceAgent, Method, Request,
-};
-pub use spec::FenceSpec;
+pub use runtime::{declaration, execute, invoke, invoked_name, run, FenceAgent, Request};
+pub use spec::{FenceAction, FenceSpec, Method};
 
 use std::fmt;
+
+/// The exit status of a fence agent, as the fence-agents API defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceExit {
+    Success = 0,
+    /// Anything failed; one line on stderr says why.
+    Failed = 1,
+    /// `status`: the target is off.
+    Off = 2,
+}
+
+impl FenceExit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl From<crate::params::ParamError> for FenceError {
+    fn from(e: crate::params::ParamError) -> FenceError {
+        FenceError::new(e.to_string())
+    }
+}
 
 /// A failed fence action: one line for the operator (pacemaker-fenced logs it at warning and
 /// maps "timed out" in it to a timeout). Never holds a secret. Always exit status 1.

@@ -3,54 +3,18 @@
 use super::engine::{self, Outcome, PowerState, PowerSwitch, Timing};
 use super::input::{parse_args, parse_stdin, Info, RawRequest, DEVICE_SELECTORS};
 use super::metadata;
-use super::spec::{FenceSpec, ACTION, COMMON, PLUG};
-use super::FenceError;
+use super::spec::{
+    self, FenceAction, FenceSpec, Method, AGENT_TIMEOUT, COMMON, DEBUG_FILE, DELAY, LOGIN_TIMEOUT,
+    METHOD, PASSWORD_SOURCE, PLUG, PLUGS, PLUG_SEPARATOR, POWER_TIMEOUT, POWER_WAIT, QUIET,
+    RETRY_ON, SEPARATOR, STONITH_STATUS_SLEEP, VERBOSE, VERBOSE_LEVEL,
+};
+use super::{FenceError, FenceExit};
 use crate::deadline::Deadline;
 use crate::log::Logger;
-use crate::params::{Param, Values};
+use crate::params::{AnyParam, Decl, Values};
 use crate::secret::Secret;
 use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FenceAction {
-    On,
-    Off,
-    Reboot,
-    Status,
-    Monitor,
-    List,
-    ListStatus,
-    Metadata,
-    Manpage,
-    ValidateAll,
-}
-
-impl FenceAction {
-    pub fn parse(word: &str) -> Option<FenceAction> {
-        Some(match word.trim().to_ascii_lowercase().as_str() {
-            // enable/disable are fabric fencing's words; fencing.py refuses them for power
-            // fencing, and so do we.
-            "on" => FenceAction::On,
-            "off" => FenceAction::Off,
-            "reboot" => FenceAction::Reboot,
-            "status" => FenceAction::Status,
-            "monitor" => FenceAction::Monitor,
-            "list" => FenceAction::List,
-            "list-status" => FenceAction::ListStatus,
-            "metadata" | "meta-data" => FenceAction::Metadata,
-            "manpage" => FenceAction::Manpage,
-            "validate-all" => FenceAction::ValidateAll,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    OnOff,
-    Cycle,
-}
 
 /// One parsed and checked request.
 pub struct Request {
@@ -72,22 +36,19 @@ pub struct Request {
 
 impl Request {
     /// The device password from `password` (stdin), `password_file` or `password_script`,
-    /// in that order. Errors name the source, never the content.
+    /// in that order ([`PASSWORD_SOURCE`]). Errors name the source, never the content.
     pub fn password(&self) -> Result<Option<Secret>, FenceError> {
-        if let Some(p) = self.values.get("password") {
-            return Ok(Some(Secret::from(p)));
-        }
-        if let Some(path) = self.values.non_empty("password_file") {
-            return Secret::first_line_of_file(std::path::Path::new(path))
-                .map(Some)
-                .map_err(FenceError::new);
-        }
-        if let Some(script) = self.values.non_empty("password_script") {
-            return Secret::from_script(script, self.deadline.cap(self.login_timeout))
-                .map(Some)
-                .map_err(FenceError::new);
-        }
-        Ok(None)
+        self.secret(&PASSWORD_SOURCE)
+    }
+
+    /// A secret from its sources, a script given the login time.
+    pub fn secret(&self, source: &spec::SecretSource) -> Result<Option<Secret>, FenceError> {
+        source.resolve(&self.values, self.deadline.cap(self.login_timeout))
+    }
+
+    /// Whether a password is configured, without reading it.
+    pub fn has_password(&self) -> bool {
+        PASSWORD_SOURCE.is_configured(&self.values)
     }
 
     /// The time allowed to open a session: `login_timeout`, capped by the deadline.
@@ -109,15 +70,16 @@ pub trait FenceAgent {
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError>;
 }
 
-/// The full parameter list: `action`, the agent's groups, `plug` for multi-outlet devices,
-/// then the common timing options. Leaked once: a fence agent is a short-lived process.
-pub fn declaration(spec: &FenceSpec) -> &'static [Param] {
-    let mut all: Vec<Param> = ACTION.to_vec();
+/// The full parameter list: `action` (described with the actions this agent offers), the
+/// agent's groups, `plug` for multi-outlet devices, then the common timing options. Leaked
+/// once: a fence agent is a short-lived process.
+pub fn declaration(spec: &FenceSpec) -> Decl {
+    let mut all: Vec<&'static dyn AnyParam> = vec![spec::action_param(spec)];
     for g in spec.groups {
         all.extend_from_slice(g);
     }
     if spec.multi_outlet {
-        all.extend_from_slice(PLUG);
+        all.extend_from_slice(PLUGS);
     }
     all.extend_from_slice(COMMON);
     Box::leak(all.into_boxed_slice())
@@ -151,12 +113,12 @@ pub fn run<A: FenceAgent>(agent: A) -> ! {
     std::process::exit(code)
 }
 
-fn fail(err: &mut dyn Write, log: Option<&Logger>, e: &FenceError) -> i32 {
+fn fail(err: &mut dyn Write, log: Option<&Logger>, e: &FenceError) -> FenceExit {
     if let Some(l) = log {
         l.debug(&format!("failed: {}", e.reason));
     }
     let _ = writeln!(err, "{}", e.reason);
-    1
+    FenceExit::Failed
 }
 
 /// The whole invocation with injectable streams (tests). Returns the exit code.
@@ -167,6 +129,17 @@ pub fn execute<A: FenceAgent>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
+    invoke(agent, args, stdin, out, err).code()
+}
+
+/// [`execute`] with the exit status typed.
+pub fn invoke<A: FenceAgent>(
+    agent: &A,
+    args: &[String],
+    stdin: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> FenceExit {
     let spec = agent.spec();
     let decl = declaration(spec);
     let raw = if args.is_empty() {
@@ -193,11 +166,11 @@ pub fn execute<A: FenceAgent>(
     match info {
         Some(Info::Help) => {
             let _ = out.write_all(metadata::usage(spec, decl).as_bytes());
-            return 0;
+            return FenceExit::Success;
         }
         Some(Info::Version) => {
             let _ = writeln!(out, "{} {}", spec.name, env!("CARGO_PKG_VERSION"));
-            return 0;
+            return FenceExit::Success;
         }
         None => {}
     }
@@ -216,10 +189,14 @@ pub fn execute<A: FenceAgent>(
         );
     }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Read before validation, so that a refusal of another parameter is logged as asked.
     let log = Logger::from_env(spec.name, None).configure(
-        values.flag("verbose") || values.integer("verbose_level").is_some_and(|l| l > 0),
-        values.non_empty("debug_file").map(str::to_string),
-        values.flag("quiet"),
+        VERBOSE.get(&values).unwrap_or(false)
+            || VERBOSE_LEVEL
+                .get(&values)
+                .is_ok_and(|l| l.is_some_and(|l| l > 0)),
+        DEBUG_FILE.get(&values).unwrap_or_default(),
+        QUIET.get(&values).unwrap_or(false),
     );
     if !ignored.is_empty() {
         log.warn(&format!(
@@ -234,22 +211,18 @@ pub fn execute<A: FenceAgent>(
         ));
     }
 
-    let word = values.get("action").unwrap_or("reboot").to_string();
-    let Some(action) = FenceAction::parse(&word) else {
-        return fail(
-            err,
-            Some(&log),
-            &FenceError::new(format!("Unrecognised action '{word}'")),
-        );
+    let action = match spec::ACTION.get(&values) {
+        Ok(a) => a,
+        Err(e) => return fail(err, Some(&log), &FenceError::new(e.reason())),
     };
     match action {
         FenceAction::Metadata => {
             let _ = out.write_all(metadata::render(spec, decl).as_bytes());
-            return 0;
+            return FenceExit::Success;
         }
         FenceAction::Manpage => {
             let _ = out.write_all(super::man::fence_page(spec, decl).as_bytes());
-            return 0;
+            return FenceExit::Success;
         }
         _ => {}
     }
@@ -264,7 +237,7 @@ pub fn execute<A: FenceAgent>(
         return fail(err, Some(&req.log), &e);
     }
     if action == FenceAction::ValidateAll {
-        return 0;
+        return FenceExit::Success;
     }
     match act(agent, &req, out) {
         Ok(code) => code,
@@ -279,7 +252,7 @@ pub fn execute<A: FenceAgent>(
 /// does once per process but a fuzzer must not do per input.
 pub fn check_request<A: FenceAgent>(
     agent: &A,
-    decl: &'static [Param],
+    decl: Decl,
     args: &[String],
     stdin: &str,
 ) -> Result<Request, FenceError> {
@@ -298,19 +271,15 @@ pub fn check_request<A: FenceAgent>(
         decl,
         raw.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    let word = values.get("action").unwrap_or("reboot").to_string();
-    let action = FenceAction::parse(&word)
-        .ok_or_else(|| FenceError::new(format!("Unrecognised action '{word}'")))?;
+    let action = spec::ACTION
+        .get(&values)
+        .map_err(|e| FenceError::new(e.reason()))?;
     values
         .validate()
         .map_err(|e| FenceError::new(e.to_string()))?;
     let req = build_request(spec, action, values, Logger::silent())?;
     agent.check(&req)?;
     Ok(req)
-}
-
-fn seconds(values: &Values, name: &str) -> Duration {
-    values.seconds(name).unwrap_or_default()
 }
 
 fn build_request(
@@ -320,10 +289,9 @@ fn build_request(
     log: Logger,
 ) -> Result<Request, FenceError> {
     let plugs: Vec<String> = if spec.multi_outlet {
-        let sep = values.get("plug_separator").unwrap_or(",");
-        let sep = if sep.is_empty() { "," } else { sep };
-        values
-            .non_empty("plug")
+        let sep = PLUG_SEPARATOR.get(&values)?;
+        let sep = if sep.is_empty() { "," } else { &sep };
+        PLUG.get(&values)?
             .map(|p| {
                 p.split(sep)
                     .map(str::trim)
@@ -335,35 +303,29 @@ fn build_request(
     } else {
         vec![String::new()]
     };
-    let needs_plug = matches!(
-        action,
-        FenceAction::On | FenceAction::Off | FenceAction::Reboot | FenceAction::Status
-    );
-    if spec.multi_outlet && needs_plug && plugs.is_empty() {
+    if spec.multi_outlet && action.needs_target() && plugs.is_empty() {
         return Err(FenceError::new(
             "parameter 'plug' is required for this action",
         ));
     }
-    let method = match values.get("method") {
-        Some("cycle") => Method::Cycle,
-        _ => Method::OnOff,
-    };
     let timing = Timing {
-        power_timeout: seconds(&values, "power_timeout"),
-        power_wait: seconds(&values, "power_wait"),
-        poll_max: seconds(&values, "stonith_status_sleep"),
-        retry_on: values.integer("retry_on").unwrap_or(1).clamp(1, 100) as u32,
+        power_timeout: POWER_TIMEOUT.get(&values)?,
+        power_wait: POWER_WAIT.get(&values)?,
+        poll_max: STONITH_STATUS_SLEEP.get(&values)?,
+        retry_on: RETRY_ON.get(&values)?.clamp(1, 100),
     };
-    let deadline = Deadline::from_timeout(seconds(&values, "agent_timeout"));
+    let deadline = Deadline::from_timeout(AGENT_TIMEOUT.get(&values)?);
+    // Read here, for every action, so that a bad value never waits until an off to show.
+    SEPARATOR.get(&values)?;
     Ok(Request {
         action,
         plugs,
         multi_outlet: spec.multi_outlet,
         lists: spec.lists,
-        method,
+        method: METHOD.get(&values)?,
         timing,
-        delay: seconds(&values, "delay"),
-        login_timeout: seconds(&values, "login_timeout"),
+        delay: DELAY.get(&values)?,
+        login_timeout: LOGIN_TIMEOUT.get(&values)?,
         deadline,
         log,
         values,
@@ -378,7 +340,11 @@ fn state_word(s: Option<PowerState>) -> &'static str {
     }
 }
 
-fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i32, FenceError> {
+fn act<A: FenceAgent>(
+    agent: &A,
+    req: &Request,
+    out: &mut dyn Write,
+) -> Result<FenceExit, FenceError> {
     if matches!(req.action, FenceAction::Off | FenceAction::Reboot) && !req.delay.is_zero() {
         req.log
             .debug(&format!("delay {:.1} s", req.delay.as_secs_f64()));
@@ -387,8 +353,8 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
     // A BMC has no outlets to list. As fencing.py, answer without contacting the device
     // (exit 0), but print nothing: a "NOTICE" line on stdout would read as host names to a
     // caller that parses the list.
-    if !req.lists && matches!(req.action, FenceAction::List | FenceAction::ListStatus) {
-        return Ok(0);
+    if !req.action.offered_by(req.lists) {
+        return Ok(FenceExit::Success);
     }
     let mut sw = agent.connect(req)?;
     let sw: &mut dyn PowerSwitch = sw.as_mut();
@@ -398,7 +364,11 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             let states = engine::read_all(sw, plugs, req.deadline)?;
             let off = states.iter().all(|s| *s == PowerState::Off);
             let _ = writeln!(out, "Status: {}", if off { "OFF" } else { "ON" });
-            return Ok(if off { 2 } else { 0 });
+            return Ok(if off {
+                FenceExit::Off
+            } else {
+                FenceExit::Success
+            });
         }
         FenceAction::Monitor => {
             // A device with targets answers by listing them (all of a PDU's outlets, every
@@ -408,14 +378,11 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             } else {
                 sw.power_state("", req.deadline)?;
             }
-            return Ok(0);
+            return Ok(FenceExit::Success);
         }
         FenceAction::List | FenceAction::ListStatus => {
-            let sep = req
-                .values
-                .get("separator")
-                .filter(|s| !s.is_empty())
-                .unwrap_or(",");
+            let sep = SEPARATOR.get(&req.values)?;
+            let sep = if sep.is_empty() { "," } else { &sep };
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
                     let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);
@@ -423,7 +390,7 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
                     let _ = writeln!(out, "{}{sep}{}{sep}{}", o.id, o.alias, state_word(o.state));
                 }
             }
-            return Ok(0);
+            return Ok(FenceExit::Success);
         }
         FenceAction::Off => engine::power_off(sw, plugs, &req.timing, req.deadline)?,
         FenceAction::On => engine::power_on(sw, plugs, &req.timing, req.deadline)?,
@@ -431,14 +398,16 @@ fn act<A: FenceAgent>(agent: &A, req: &Request, out: &mut dyn Write) -> Result<i
             Method::OnOff => engine::reboot_onoff(sw, plugs, &req.timing, req.deadline)?,
             Method::Cycle => engine::reboot_cycle(sw, plugs, &req.timing, req.deadline)?,
         },
-        FenceAction::Metadata | FenceAction::Manpage | FenceAction::ValidateAll => return Ok(0),
+        FenceAction::Metadata | FenceAction::Manpage | FenceAction::ValidateAll => {
+            return Ok(FenceExit::Success)
+        }
     };
     if let Outcome::RebootedOnFailed(why) = &outcome {
         req.log
             .warn(&format!("target powered off, but power on failed: {why}"));
     }
     let _ = writeln!(out, "{outcome}");
-    Ok(0)
+    Ok(FenceExit::Success)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::AgentSpec;
 use crate::man::{parameter_entries, roff};
+use crate::params::params;
 use std::fmt::Write;
 
 /// `ocf_bulwark_<type>(7)`.
@@ -36,7 +37,7 @@ pub fn ocf_page(spec: &AgentSpec) -> String {
     );
     let _ = writeln!(s, ".SH DESCRIPTION\n{}", roff(spec.longdesc));
     let _ = writeln!(s, ".SH PARAMETERS");
-    s.push_str(&parameter_entries(spec.params, |p| {
+    s.push_str(&parameter_entries(params(spec.params), |p| {
         format!("\\fB{}\\fR (OCF_RESKEY_{})", p.name, p.name)
     }));
     let _ = writeln!(s, ".SH ACTIONS");
@@ -53,9 +54,7 @@ pub fn ocf_page(spec: &AgentSpec) -> String {
         }
         let _ = writeln!(s, ".TP\n\\fB{}\\fR\n{}", a.name, facts.join(", "));
     }
-    let required: Vec<String> = spec
-        .params
-        .iter()
+    let required: Vec<String> = params(spec.params)
         .filter(|p| p.required)
         .map(|p| format!("{}=...", p.name))
         .collect();
@@ -85,7 +84,7 @@ mod tests {
             name: "demo",
             shortdesc: "Demo",
             longdesc: "Long.",
-            params: &[Param::string("ip")
+            params: &[&Param::string("ip")
                 .required()
                 .describe("Address", "The IP.")],
             actions: &[

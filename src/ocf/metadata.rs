@@ -15,7 +15,7 @@
 //! Every other agent is restarted on any change, the safe reading. Both validators run in the
 //! tests.
 
-use crate::params::{Kind, Param};
+use crate::params::{params, Decl, Kind, Param};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
@@ -61,7 +61,7 @@ pub struct AgentSpec {
     pub name: &'static str,
     pub shortdesc: &'static str,
     pub longdesc: &'static str,
-    pub params: &'static [Param],
+    pub params: Decl,
     pub actions: &'static [ActionSpec],
 }
 
@@ -120,7 +120,7 @@ fn write(w: &mut Writer<Vec<u8>>, spec: &AgentSpec) -> std::io::Result<()> {
             desc(w, "longdesc", spec.longdesc)?;
             desc(w, "shortdesc", spec.shortdesc)?;
             w.create_element("parameters").write_inner_content(|w| {
-                for p in spec.params {
+                for p in params(spec.params) {
                     parameter(w, p)?;
                 }
                 Ok(())
@@ -193,11 +193,11 @@ mod tests {
         shortdesc: "Demo <agent>",
         longdesc: "A & B",
         params: &[
-            Param::string("ip")
+            &Param::string("ip")
                 .required()
                 .unique()
                 .describe("IP", "The address."),
-            Param::select("mode", &["fast", "slow"])
+            &Param::select("mode", &["fast", "slow"])
                 .default("fast")
                 .describe("Mode", "How."),
         ],

@@ -260,9 +260,7 @@ pub fn execute_in<A: ResourceAgent>(
 
     let meta = Meta::from_vars(env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let deadline = Deadline::from_timeout(meta.timeout());
-    let raw: Vec<(String, String)> = spec
-        .params
-        .iter()
+    let raw: Vec<(String, String)> = crate::params::params(spec.params)
         .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()))
         .filter_map(|name| {
             env.get(&format!("OCF_RESKEY_{name}"))
@@ -386,8 +384,8 @@ mod tests {
         shortdesc: "Demo",
         longdesc: "Demo agent.",
         params: &[
-            Param::integer("port").required().describe("Port", "Port."),
-            Param::string("mode")
+            &Param::integer("port").required().describe("Port", "Port."),
+            &Param::string("mode")
                 .aliases(&["old_mode"])
                 .describe("Mode", "Mode."),
         ],

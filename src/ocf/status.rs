@@ -141,6 +141,13 @@ impl std::error::Error for OcfError {}
 /// its reason.
 pub type ActionResult = Result<OcfStatus, OcfError>;
 
+/// A value that did not read as its declaration says: a configuration error (6).
+impl From<crate::params::ParamError> for OcfError {
+    fn from(e: crate::params::ParamError) -> OcfError {
+        OcfError::configured(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,35 +16,107 @@
 
 pub mod switch;
 
+use crate::choices;
+use crate::fence::spec::{SecretSource, IP, PASSWORD_SOURCE, USERNAME};
 use crate::fence::{self, spec, FenceAgent, FenceError, FenceSpec, PowerSwitch, Request};
-use crate::params::{Param, Values};
-use crate::proto::snmp::model::{by_id, CustomModel};
+use crate::params::{parse, Choice, Decl, Param, Values, P};
+use crate::proto::snmp::model::{by_id, CustomModel, PduModel};
 use crate::proto::snmp::{
     AuthProtocol, Credentials, ModelChoice, PduDevice, PduError, PrivProtocol, Target, UsmUser,
 };
 use crate::secret::Secret;
 use switch::{fit_target, split_unit, PduSwitch};
 
-fn port(v: &str) -> Result<(), String> {
+fn port(v: &str) -> Result<u16, String> {
     match v.trim().parse::<u16>() {
-        Ok(n) if n > 0 => Ok(()),
+        Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("'{v}' is not a UDP port (1-65535)")),
     }
 }
 
-fn model(v: &str) -> Result<(), String> {
+/// `model`: detected, described by the custom OIDs, or one of the built-in models.
+#[derive(Debug, Clone, Copy)]
+enum ModelArg {
+    Detect,
+    Custom,
+    Known(&'static PduModel),
+}
+
+fn model(v: &str) -> Result<ModelArg, String> {
     match v.trim() {
-        "auto" | "custom" => Ok(()),
-        m => by_id(m).map(|_| ()).map_err(|e| e.to_string()),
+        "auto" | "" => Ok(ModelArg::Detect),
+        "custom" => Ok(ModelArg::Custom),
+        m => by_id(m).map(ModelArg::Known).map_err(|e| e.to_string()),
     }
 }
 
-fn unit(v: &str) -> Result<(), String> {
-    v.trim()
-        .parse::<u32>()
-        .map(|_| ())
-        .map_err(|_| format!("'{v}' is not a unit number (0 or more)"))
+fn unit(v: &str) -> Result<Option<u32>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => t
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| format!("'{v}' is not a unit number (0 or more)")),
+    }
 }
+
+choices! {
+    /// `snmp_version`.
+    enum SnmpVersion {
+        V1 = "1",
+        V2c = "2c",
+        V3 = "3",
+    }
+}
+
+choices! {
+    /// `snmp_sec_level`: SNMPv3's security level (net-snmp's names).
+    #[allow(clippy::enum_variant_names)]
+    enum SecLevel {
+        NoAuthNoPriv = "noAuthNoPriv",
+        AuthNoPriv = "authNoPriv",
+        AuthPriv = "authPriv",
+    }
+}
+
+fn optional_sec_level(v: &str) -> Result<Option<SecLevel>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => parse::choice(t).map(Some),
+    }
+}
+
+fn auth_protocol(v: &str) -> Result<Option<AuthProtocol>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => AuthProtocol::parse(t)
+            .map(Some)
+            .ok_or_else(|| format!("'{v}' is not one of {}", AuthProtocol::NAMES.join(", "))),
+    }
+}
+
+fn priv_protocol(v: &str) -> Result<Option<PrivProtocol>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => PrivProtocol::parse(t)
+            .map(Some)
+            .ok_or_else(|| format!("'{v}' is not one of {}", PrivProtocol::NAMES.join(", "))),
+    }
+}
+
+/// The community of SNMP v1/v2c: `community`, else the login password's sources.
+static COMMUNITY_SOURCE: SecretSource = SecretSource {
+    given: &[&COMMUNITY, &spec::PASSWORD],
+    file: &spec::PASSWORD_FILE,
+    script: &spec::PASSWORD_SCRIPT,
+};
+
+/// The SNMPv3 privacy passphrase.
+static PRIV_SOURCE: SecretSource = SecretSource {
+    given: &[&SNMP_PRIV_PASSWD],
+    file: &SNMP_PRIV_PASSWD_FILE,
+    script: &SNMP_PRIV_PASSWD_SCRIPT,
+};
 
 fn oid(v: &str) -> Result<(), String> {
     if v.trim().is_empty() {
@@ -55,78 +127,119 @@ fn oid(v: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-static SNMP: &[Param] = &[
+static IPPORT: P<u16> = P::new(
     Param::integer("ipport")
         .default("161")
-        .check(port)
         .short('u')
         .hint("port")
-        .describe("TCP/UDP port to use for connection with device", "UDP port of the PDU's SNMP agent."),
-    Param::select("snmp_version", &["1", "2c", "3"])
-        .default("2c")
-        .short('d')
-        .hint("version")
         .describe(
-            "Specifies SNMP version to use (1,2c,3)",
-            "SNMP version. The default 2c reports a missing outlet as missing (never as off) and walks tables with GETBULK.",
+            "TCP/UDP port to use for connection with device",
+            "UDP port of the PDU's SNMP agent.",
         ),
+    port,
+);
+static SNMP_VERSION: P<SnmpVersion> = P::new(
+    Param::select("snmp_version", SnmpVersion::NAMES)
+            .default("2c")
+            .short('d')
+            .hint("version")
+            .describe(
+                "Specifies SNMP version to use (1,2c,3)",
+                "SNMP version. The default 2c reports a missing outlet as missing (never as off) and walks tables with GETBULK.",
+            ),
+    parse::choice,
+);
+static SNMPGET_PATH: P<Option<String>> = P::new(
     Param::string("snmpget_path")
-        .hint("path")
-        .describe("Path to snmpget", "Accepted for compatibility with fence_apc_snmp, without effect: SNMP is spoken in-process, no net-snmp tool is run."),
+        .no_effect()
+            .hint("path")
+            .describe("Path to snmpget", "Accepted for compatibility with fence_apc_snmp, without effect: SNMP is spoken in-process, no net-snmp tool is run."),
+    parse::optional_text,
+);
+static SNMPSET_PATH: P<Option<String>> = P::new(
     Param::string("snmpset_path")
+        .no_effect()
         .hint("path")
-        .describe("Path to snmpset", "Accepted for compatibility with fence_apc_snmp, without effect."),
-    Param::string("snmpwalk_path")
-        .hint("path")
-        .describe("Path to snmpwalk", "Accepted for compatibility with fence_apc_snmp, without effect."),
-    Param::string("community")
-        .secret()
-        .short('c')
-        .hint("community")
         .describe(
-            "Set the community string",
-            "Read-write community for SNMP v1/v2c. No default. Accepted on standard input only; alternatively password_file or password_script supply it.",
+            "Path to snmpset",
+            "Accepted for compatibility with fence_apc_snmp, without effect.",
         ),
+    parse::optional_text,
+);
+static SNMPWALK_PATH: P<Option<String>> = P::new(
+    Param::string("snmpwalk_path")
+        .no_effect()
+        .hint("path")
+        .describe(
+            "Path to snmpwalk",
+            "Accepted for compatibility with fence_apc_snmp, without effect.",
+        ),
+    parse::optional_text,
+);
+static COMMUNITY: P<Option<Secret>> = P::new(
+    Param::string("community")
+            .secret()
+            .short('c')
+            .hint("community")
+            .describe(
+                "Set the community string",
+                "Read-write community for SNMP v1/v2c. No default. Accepted on standard input only; alternatively password_file or password_script supply it.",
+            ),
+    spec::secret,
+);
+static SNMP: Decl = &[
+    &IPPORT,
+    &SNMP_VERSION,
+    &SNMPGET_PATH,
+    &SNMPSET_PATH,
+    &SNMPWALK_PATH,
+    &COMMUNITY,
 ];
 
-static LOGIN_V3: &[Param] = &[
-    Param::select("snmp_sec_level", &["noAuthNoPriv", "authNoPriv", "authPriv"])
-        .short('E')
-        .hint("level")
+static SNMP_SEC_LEVEL: P<Option<SecLevel>> = P::new(
+    Param::select("snmp_sec_level", SecLevel::NAMES)
+            .short('E')
+            .hint("level")
+            .describe(
+                "Set security level (noAuthNoPriv|authNoPriv|authPriv)",
+                "SNMPv3 security level. When unset: authPriv if a privacy passphrase is given, else authNoPriv if a password is given, else noAuthNoPriv. The SNMPv3 user is 'username', its authentication passphrase 'password' (or password_file / password_script).",
+            ),
+    optional_sec_level,
+);
+static SNMP_AUTH_PROT: P<Option<AuthProtocol>> = P::new(
+    Param::select("snmp_auth_prot", AuthProtocol::NAMES)
+        .synonyms(&[("SHA1", "SHA")])
+        .short('b')
+        .hint("prot")
         .describe(
-            "Set security level (noAuthNoPriv|authNoPriv|authPriv)",
-            "SNMPv3 security level. When unset: authPriv if a privacy passphrase is given, else authNoPriv if a password is given, else noAuthNoPriv. The SNMPv3 user is 'username', its authentication passphrase 'password' (or password_file / password_script).",
+            "Set authentication protocol (MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512)",
+            "SNMPv3 authentication protocol; required for authNoPriv and authPriv (no default: a mismatch only shows at fencing time).",
         ),
-    Param::select(
-        "snmp_auth_prot",
-        &["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"],
-    )
-    .synonyms(&[("SHA1", "SHA")])
-    .short('b')
-    .hint("prot")
-    .describe(
-        "Set authentication protocol (MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512)",
-        "SNMPv3 authentication protocol; required for authNoPriv and authPriv (no default: a mismatch only shows at fencing time).",
-    ),
-    Param::select(
-        "snmp_priv_prot",
-        &["DES", "AES", "AES-192", "AES-256", "AES-192-C", "AES-256-C"],
-    )
-    .synonyms(&[("AES128", "AES")])
-    .short('B')
-    .hint("prot")
-    .describe(
-        "Set privacy protocol (DES|AES|AES-192|AES-256|AES-192-C|AES-256-C)",
-        "SNMPv3 privacy protocol for authPriv. AES is AES-128; AES-192/AES-256 use the Blumenthal key extension, the -C forms the Reeder (Cisco) one, as net-snmp names them.",
-    ),
+    auth_protocol,
+);
+static SNMP_PRIV_PROT: P<Option<PrivProtocol>> = P::new(
+    Param::select("snmp_priv_prot", PrivProtocol::NAMES)
+        .synonyms(&[("AES128", "AES")])
+        .short('B')
+        .hint("prot")
+        .describe(
+            "Set privacy protocol (DES|AES|AES-192|AES-256|AES-192-C|AES-256-C)",
+            "SNMPv3 privacy protocol for authPriv. AES is AES-128; AES-192/AES-256 use the Blumenthal key extension, the -C forms the Reeder (Cisco) one, as net-snmp names them.",
+        ),
+    priv_protocol,
+);
+static SNMP_PRIV_PASSWD: P<Option<Secret>> = P::new(
     Param::string("snmp_priv_passwd")
-        .secret()
-        .short('P')
-        .hint("password")
-        .describe(
-            "Set privacy protocol password",
-            "SNMPv3 privacy passphrase. Accepted on standard input only, never on the command line.",
-        ),
+            .secret()
+            .short('P')
+            .hint("password")
+            .describe(
+                "Set privacy protocol password",
+                "SNMPv3 privacy passphrase. Accepted on standard input only, never on the command line.",
+            ),
+    spec::secret,
+);
+static SNMP_PRIV_PASSWD_SCRIPT: P<Option<String>> = P::new(
     Param::string("snmp_priv_passwd_script")
         .short('R')
         .hint("script")
@@ -134,39 +247,58 @@ static LOGIN_V3: &[Param] = &[
             "Script to run to retrieve privacy password",
             "Command run through /bin/sh whose first output line is the privacy passphrase.",
         ),
+    parse::optional_text,
+);
+static SNMP_PRIV_PASSWD_FILE: P<Option<String>> = P::new(
     Param::string("snmp_priv_passwd_file")
         .hint("path")
         .describe(
             "File holding the privacy password",
             "Path of a file whose first line is the privacy passphrase (mode 0600 recommended).",
         ),
+    parse::optional_text,
+);
+static LOGIN_V3: Decl = &[
+    &SNMP_SEC_LEVEL,
+    &SNMP_AUTH_PROT,
+    &SNMP_PRIV_PROT,
+    &SNMP_PRIV_PASSWD,
+    &SNMP_PRIV_PASSWD_SCRIPT,
+    &SNMP_PRIV_PASSWD_FILE,
 ];
 
-static MODEL: &[Param] = &[
+static MODEL_ARG: P<ModelArg> = P::new(
     Param::string("model")
-        .default("auto")
-        .check(model)
-        .hint("model")
-        .describe(
-            "PDU model (auto, apc-rpdu2, eaton-g3, raritan-px2, ..., custom)",
-            "auto: detected from sysObjectID (an unknown device is an error, never a guess). Built-in: apc-masterswitch, apc-masterswitch-plus, apc-rpdu, apc-rpdu2, eaton-epdu, eaton-switched, eaton-g3, raritan-px2, tripplite, tripplite-lx. custom: status_oid, control_oid and the status_*/command_* values describe the PDU.",
-        ),
+            .default("auto")
+            .hint("model")
+            .describe(
+                "PDU model (auto, apc-rpdu2, eaton-g3, raritan-px2, ..., custom)",
+                "auto: detected from sysObjectID (an unknown device is an error, never a guess). Built-in: apc-masterswitch, apc-masterswitch-plus, apc-rpdu, apc-rpdu2, eaton-epdu, eaton-switched, eaton-g3, raritan-px2, tripplite, tripplite-lx. custom: status_oid, control_oid and the status_*/command_* values describe the PDU.",
+            ),
+    model,
+);
+static UNIT: P<Option<u32>> = P::new(
     Param::integer("unit")
-        .aliases(&["switch"])
-        .check(unit)
-        .short('s')
-        .hint("unit")
-        .describe(
-            "Daisy-chain unit, PDU id or switch number",
-            "Which unit of linked or daisy-chained PDUs holds the outlet: APC rPDU2 linked unit (module 1, 2 …; plug is then the outlet number on that unit), Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1), Tripp Lite device (1). plug=2:5 is the same as switch=2 plug=5. Refused on single-unit models (apc-masterswitch, apc-rpdu, eaton-epdu, eaton-switched) unless it is 1. Default: the model's.",
-        ),
+            .aliases(&["switch"])
+            .short('s')
+            .hint("unit")
+            .describe(
+                "Daisy-chain unit, PDU id or switch number",
+                "Which unit of linked or daisy-chained PDUs holds the outlet: APC rPDU2 linked unit (module 1, 2 …; plug is then the outlet number on that unit), Eaton G3 daisy-chain unit (0 = master), Raritan PDU id (1), APC MasterSwitch plus switch number (1), Tripp Lite device (1). plug=2:5 is the same as switch=2 plug=5. Refused on single-unit models (apc-masterswitch, apc-rpdu, eaton-epdu, eaton-switched) unless it is 1. Default: the model's.",
+            ),
+    unit,
+);
+static STATUS_OID: P<Option<String>> = P::new(
     Param::string("status_oid")
-        .check(oid)
-        .hint("oid")
-        .describe(
-            "Outlet status OID (model=custom)",
-            "Column OID of the outlet state (the outlet number is appended), or a template with {n}, {n-1}, {n+1} and {u}.",
-        ),
+            .check(oid)
+            .hint("oid")
+            .describe(
+                "Outlet status OID (model=custom)",
+                "Column OID of the outlet state (the outlet number is appended), or a template with {n}, {n-1}, {n+1} and {u}.",
+            ),
+    parse::optional_text,
+);
+static CONTROL_OID: P<Option<String>> = P::new(
     Param::string("control_oid")
         .check(oid)
         .hint("oid")
@@ -174,28 +306,61 @@ static MODEL: &[Param] = &[
             "Outlet control OID (model=custom)",
             "Column OID (or template) written with command_on / command_off.",
         ),
-    Param::string("name_oid")
-        .check(oid)
-        .hint("oid")
-        .describe(
-            "Outlet name OID (model=custom)",
-            "Column OID (or template) of outlet names, for list and plug-by-name. Optional.",
-        ),
-    Param::integer("status_on")
-        .hint("value")
-        .describe("Status value meaning on (model=custom)", "INTEGER the status column reads when the outlet is on."),
-    Param::integer("status_off")
-        .hint("value")
-        .describe("Status value meaning off (model=custom)", "INTEGER the status column reads when the outlet is off."),
-    Param::integer("command_on")
-        .hint("value")
-        .describe("Command value to switch on (model=custom)", "INTEGER written to the control column to switch on."),
-    Param::integer("command_off")
-        .hint("value")
-        .describe("Command value to switch off (model=custom)", "INTEGER written to the control column to switch off."),
-    Param::integer("command_reboot")
-        .hint("value")
-        .describe("Command value to power-cycle (model=custom)", "INTEGER written to the control column for method=cycle. Optional."),
+    parse::optional_text,
+);
+static NAME_OID: P<Option<String>> = P::new(
+    Param::string("name_oid").check(oid).hint("oid").describe(
+        "Outlet name OID (model=custom)",
+        "Column OID (or template) of outlet names, for list and plug-by-name. Optional.",
+    ),
+    parse::optional_text,
+);
+static STATUS_ON: P<Option<i64>> = P::new(
+    Param::integer("status_on").hint("value").describe(
+        "Status value meaning on (model=custom)",
+        "INTEGER the status column reads when the outlet is on.",
+    ),
+    parse::optional_integer,
+);
+static STATUS_OFF: P<Option<i64>> = P::new(
+    Param::integer("status_off").hint("value").describe(
+        "Status value meaning off (model=custom)",
+        "INTEGER the status column reads when the outlet is off.",
+    ),
+    parse::optional_integer,
+);
+static COMMAND_ON: P<Option<i64>> = P::new(
+    Param::integer("command_on").hint("value").describe(
+        "Command value to switch on (model=custom)",
+        "INTEGER written to the control column to switch on.",
+    ),
+    parse::optional_integer,
+);
+static COMMAND_OFF: P<Option<i64>> = P::new(
+    Param::integer("command_off").hint("value").describe(
+        "Command value to switch off (model=custom)",
+        "INTEGER written to the control column to switch off.",
+    ),
+    parse::optional_integer,
+);
+static COMMAND_REBOOT: P<Option<i64>> = P::new(
+    Param::integer("command_reboot").hint("value").describe(
+        "Command value to power-cycle (model=custom)",
+        "INTEGER written to the control column for method=cycle. Optional.",
+    ),
+    parse::optional_integer,
+);
+static MODEL: Decl = &[
+    &MODEL_ARG,
+    &UNIT,
+    &STATUS_OID,
+    &CONTROL_OID,
+    &NAME_OID,
+    &STATUS_ON,
+    &STATUS_OFF,
+    &COMMAND_ON,
+    &COMMAND_OFF,
+    &COMMAND_REBOOT,
 ];
 
 static SPEC: FenceSpec = FenceSpec {
@@ -211,77 +376,49 @@ static SPEC: FenceSpec = FenceSpec {
 
 struct Pdu;
 
-fn given<'a>(v: &'a Values, name: &str) -> Option<&'a str> {
-    v.non_empty(name)
-}
-
 /// The SNMPv3 security level: as configured, or derived from which secrets are configured.
-fn sec_level(v: &Values) -> &str {
-    if let Some(l) = given(v, "snmp_sec_level") {
-        return l;
+fn sec_level(v: &Values) -> Result<SecLevel, FenceError> {
+    if let Some(l) = SNMP_SEC_LEVEL.get(v)? {
+        return Ok(l);
     }
-    let has_auth = ["password", "password_file", "password_script"]
-        .iter()
-        .any(|n| v.get(n).is_some_and(|x| !x.is_empty()));
-    let has_priv = [
-        "snmp_priv_passwd",
-        "snmp_priv_passwd_file",
-        "snmp_priv_passwd_script",
-    ]
-    .iter()
-    .any(|n| v.get(n).is_some_and(|x| !x.is_empty()));
-    match (has_auth, has_priv) {
-        (_, true) => "authPriv",
-        (true, false) => "authNoPriv",
-        (false, false) => "noAuthNoPriv",
-    }
-}
-
-fn has_password(v: &Values) -> bool {
-    v.get("password").is_some_and(|p| !p.is_empty())
-        || given(v, "password_file").is_some()
-        || given(v, "password_script").is_some()
-}
-
-fn has_priv_password(v: &Values) -> bool {
-    v.get("snmp_priv_passwd").is_some_and(|p| !p.is_empty())
-        || given(v, "snmp_priv_passwd_file").is_some()
-        || given(v, "snmp_priv_passwd_script").is_some()
+    Ok(
+        match (
+            PASSWORD_SOURCE.is_configured(v),
+            PRIV_SOURCE.is_configured(v),
+        ) {
+            (_, true) => SecLevel::AuthPriv,
+            (true, false) => SecLevel::AuthNoPriv,
+            (false, false) => SecLevel::NoAuthNoPriv,
+        },
+    )
 }
 
 fn custom_model(v: &Values) -> Result<CustomModel, FenceError> {
-    let need = |name: &str| -> Result<i64, FenceError> {
-        v.integer(name)
-            .ok_or_else(|| FenceError::new(format!("model=custom needs parameter '{name}'")))
+    let need = |p: &P<Option<i64>>| -> Result<i64, FenceError> {
+        p.get(v)?
+            .ok_or_else(|| FenceError::new(format!("model=custom needs parameter '{}'", p.name())))
     };
-    let oid = |name: &str| -> Result<String, FenceError> {
-        given(v, name)
-            .map(str::to_string)
-            .ok_or_else(|| FenceError::new(format!("model=custom needs parameter '{name}'")))
+    let oid = |p: &P<Option<String>>| -> Result<String, FenceError> {
+        p.get(v)?
+            .ok_or_else(|| FenceError::new(format!("model=custom needs parameter '{}'", p.name())))
     };
     Ok(CustomModel {
-        status_oid: oid("status_oid")?,
-        control_oid: oid("control_oid")?,
-        on_state: need("status_on")?,
-        off_state: need("status_off")?,
-        on_command: need("command_on")?,
-        off_command: need("command_off")?,
-        reboot_command: v.integer("command_reboot"),
-        name_oid: given(v, "name_oid").map(str::to_string),
-        unit: v
-            .integer("unit")
-            .and_then(|u| u32::try_from(u).ok())
-            .unwrap_or(0),
+        status_oid: oid(&STATUS_OID)?,
+        control_oid: oid(&CONTROL_OID)?,
+        on_state: need(&STATUS_ON)?,
+        off_state: need(&STATUS_OFF)?,
+        on_command: need(&COMMAND_ON)?,
+        off_command: need(&COMMAND_OFF)?,
+        reboot_command: COMMAND_REBOOT.get(v)?,
+        name_oid: NAME_OID.get(v)?,
+        unit: UNIT.get(v)?.unwrap_or(0),
     })
 }
 
 /// The unit from `switch`/`unit` and from `switch:outlet` plugs; they must all agree, since
 /// one run talks to one unit.
 fn plug_unit(req: &Request) -> Result<Option<u32>, FenceError> {
-    let mut unit = req
-        .values
-        .integer("unit")
-        .and_then(|u| u32::try_from(u).ok());
+    let mut unit = UNIT.get(&req.values)?;
     for p in &req.plugs {
         if let Some((u, _)) = split_unit(p) {
             match unit {
@@ -298,83 +435,131 @@ fn plug_unit(req: &Request) -> Result<Option<u32>, FenceError> {
 }
 
 fn model_choice(v: &Values) -> Result<ModelChoice, FenceError> {
-    match v.get("model").map(str::trim).unwrap_or("auto") {
-        "auto" | "" => Ok(ModelChoice::Detect),
-        "custom" => custom_model(v)?
+    match MODEL_ARG.get(v)? {
+        ModelArg::Detect => Ok(ModelChoice::Detect),
+        ModelArg::Custom => custom_model(v)?
             .build()
             .map(|m| ModelChoice::Given(Box::new(m)))
             .map_err(|e| FenceError::new(e.to_string())),
-        id => by_id(id)
-            .map(|m| ModelChoice::Given(Box::new(m.clone())))
-            .map_err(|e| FenceError::new(e.to_string())),
+        ModelArg::Known(m) => Ok(ModelChoice::Given(Box::new(m.clone()))),
     }
 }
 
-/// The privacy passphrase from stdin, file or script, like [`Request::password`].
-fn priv_password(req: &Request) -> Result<Option<Secret>, FenceError> {
-    let v = &req.values;
-    if let Some(p) = v.get("snmp_priv_passwd").filter(|p| !p.is_empty()) {
-        return Ok(Some(Secret::from(p)));
-    }
-    if let Some(path) = given(v, "snmp_priv_passwd_file") {
-        return Secret::first_line_of_file(std::path::Path::new(path))
-            .map(Some)
-            .map_err(FenceError::new);
-    }
-    if let Some(script) = given(v, "snmp_priv_passwd_script") {
-        return Secret::from_script(script, req.deadline.cap(req.login_timeout))
-            .map(Some)
-            .map_err(|e| FenceError::new(e.replace("password_script", "snmp_priv_passwd_script")));
-    }
-    Ok(None)
+/// Which credentials a request uses, decided without reading a secret: `validate-all` and
+/// every action judge the configuration with it, and [`credentials`] then reads only what it
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CredentialPlan {
+    Community(SnmpVersion),
+    V3 {
+        user: String,
+        level: SecLevel,
+        auth: Option<AuthProtocol>,
+        privacy: Option<PrivProtocol>,
+    },
 }
 
-fn credentials(req: &Request) -> Result<Credentials, FenceError> {
+fn credential_plan(req: &Request) -> Result<CredentialPlan, FenceError> {
     let v = &req.values;
-    let version = v.get("snmp_version").unwrap_or("2c");
-    if version != "3" {
-        let community = match v.get("community").filter(|c| !c.is_empty()) {
-            Some(c) => Secret::from(c),
-            None => req.password()?.ok_or_else(|| {
-                FenceError::new("parameter 'community' is required for SNMP v1/v2c")
-            })?,
+    let version = SNMP_VERSION.get(v)?;
+    if version != SnmpVersion::V3 {
+        if !COMMUNITY_SOURCE.is_configured(v) {
+            return Err(FenceError::new(
+                "parameter 'community' is required for SNMP v1/v2c (on standard input, or through password_file / password_script)",
+            ));
+        }
+        return Ok(CredentialPlan::Community(version));
+    }
+    let user = USERNAME.get(v)?;
+    if user.is_empty() {
+        return Err(FenceError::new(
+            "parameter 'username' (the SNMPv3 user) is required for snmp_version=3",
+        ));
+    }
+    let level = sec_level(v)?;
+    let name = level.name();
+    let auth = if level == SecLevel::NoAuthNoPriv {
+        None
+    } else {
+        let Some(proto) = SNMP_AUTH_PROT.get(v)? else {
+            return Err(FenceError::new(format!(
+                "snmp_sec_level {name} needs snmp_auth_prot (MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)"
+            )));
         };
-        return Ok(if version == "1" {
-            Credentials::V1 { community }
-        } else {
-            Credentials::V2c { community }
-        });
-    }
-    let name = given(v, "username")
-        .ok_or_else(|| FenceError::new("parameter 'username' (the SNMPv3 user) is required"))?
-        .to_string();
-    let level = sec_level(v);
-    let auth = if level == "noAuthNoPriv" {
-        None
-    } else {
-        let proto = given(v, "snmp_auth_prot")
-            .and_then(AuthProtocol::parse)
-            .ok_or_else(|| FenceError::new(format!("{level} needs snmp_auth_prot")))?;
-        let pass = req
-            .password()?
-            .ok_or_else(|| FenceError::new(format!("{level} needs a password")))?;
-        Some((proto, pass))
+        if !PASSWORD_SOURCE.is_configured(v) {
+            return Err(FenceError::new(format!(
+                "snmp_sec_level {name} needs the authentication passphrase in password, password_file or password_script"
+            )));
+        }
+        Some(proto)
     };
-    let privacy = if level == "authPriv" {
-        let proto = given(v, "snmp_priv_prot")
-            .and_then(PrivProtocol::parse)
-            .ok_or_else(|| FenceError::new("authPriv needs snmp_priv_prot"))?;
-        let pass = priv_password(req)?
-            .ok_or_else(|| FenceError::new("authPriv needs snmp_priv_passwd"))?;
-        Some((proto, pass))
+    let privacy = if level == SecLevel::AuthPriv {
+        let Some(proto) = SNMP_PRIV_PROT.get(v)? else {
+            return Err(FenceError::new(
+                "snmp_sec_level authPriv needs snmp_priv_prot (DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)",
+            ));
+        };
+        if !PRIV_SOURCE.is_configured(v) {
+            return Err(FenceError::new(
+                "snmp_sec_level authPriv needs snmp_priv_passwd, snmp_priv_passwd_file or snmp_priv_passwd_script",
+            ));
+        }
+        Some(proto)
     } else {
+        if PRIV_SOURCE.is_configured(v) && SNMP_SEC_LEVEL.given(v).is_some() {
+            req.log.warn(&format!(
+                "snmp_sec_level {name}: privacy passphrase ignored"
+            ));
+        }
         None
     };
-    Ok(Credentials::V3(UsmUser {
-        name,
+    Ok(CredentialPlan::V3 {
+        user,
+        level,
         auth,
         privacy,
-    }))
+    })
+}
+
+/// The credentials [`credential_plan`] names, secrets read from their sources.
+fn credentials(req: &Request) -> Result<Credentials, FenceError> {
+    let missing = |what: &str| FenceError::new(format!("{what} is not set"));
+    Ok(match credential_plan(req)? {
+        CredentialPlan::Community(version) => {
+            let community = req
+                .secret(&COMMUNITY_SOURCE)?
+                .ok_or_else(|| missing("community"))?;
+            if version == SnmpVersion::V1 {
+                Credentials::V1 { community }
+            } else {
+                Credentials::V2c { community }
+            }
+        }
+        CredentialPlan::V3 {
+            user,
+            auth,
+            privacy,
+            ..
+        } => {
+            let auth = match auth {
+                Some(proto) => Some((proto, req.password()?.ok_or_else(|| missing("password"))?)),
+                None => None,
+            };
+            let privacy = match privacy {
+                Some(proto) => Some((
+                    proto,
+                    req.secret(&PRIV_SOURCE)?
+                        .ok_or_else(|| missing("snmp_priv_passwd"))?,
+                )),
+                None => None,
+            };
+            Credentials::V3(UsmUser {
+                name: user,
+                auth,
+                privacy,
+            })
+        }
+    })
 }
 
 impl FenceAgent for Pdu {
@@ -398,62 +583,13 @@ impl FenceAgent for Pdu {
                 ));
             }
         }
-        match v.get("snmp_version").unwrap_or("2c") {
-            "3" => {
-                if given(v, "username").is_none() {
-                    return Err(FenceError::new(
-                        "parameter 'username' (the SNMPv3 user) is required for snmp_version=3",
-                    ));
-                }
-                let level = sec_level(v);
-                if level != "noAuthNoPriv" {
-                    if given(v, "snmp_auth_prot").is_none() {
-                        return Err(FenceError::new(format!(
-                            "snmp_sec_level {level} needs snmp_auth_prot (MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)"
-                        )));
-                    }
-                    if !has_password(v) {
-                        return Err(FenceError::new(format!(
-                            "snmp_sec_level {level} needs the authentication passphrase in password, password_file or password_script"
-                        )));
-                    }
-                }
-                if level == "authPriv" {
-                    if given(v, "snmp_priv_prot").is_none() {
-                        return Err(FenceError::new(
-                            "snmp_sec_level authPriv needs snmp_priv_prot (DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)",
-                        ));
-                    }
-                    if !has_priv_password(v) {
-                        return Err(FenceError::new(
-                            "snmp_sec_level authPriv needs snmp_priv_passwd, snmp_priv_passwd_file or snmp_priv_passwd_script",
-                        ));
-                    }
-                } else if has_priv_password(v) && given(v, "snmp_sec_level").is_some() {
-                    req.log.warn(&format!(
-                        "snmp_sec_level {level}: privacy passphrase ignored"
-                    ));
-                }
-            }
-            _ => {
-                if v.get("community").is_none_or(str::is_empty) && !has_password(v) {
-                    return Err(FenceError::new(
-                        "parameter 'community' is required for SNMP v1/v2c (on standard input, or through password_file / password_script)",
-                    ));
-                }
-            }
-        }
-        Ok(())
+        credential_plan(req).map(drop)
     }
 
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
         let v = &req.values;
-        let host = v.non_empty("ip").unwrap_or_default();
-        let port = v
-            .integer("ipport")
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(161);
-        let target = Target::resolve_within(host, port, &req.login_deadline())
+        let (host, port) = (IP.get(v)?, IPPORT.get(v)?);
+        let target = Target::resolve_within(&host, port, &req.login_deadline())
             .map_err(|e| FenceError::new(e.to_string()))?;
         let target: Target = fit_target(target, req.login_timeout);
         let creds = credentials(req)?;
@@ -503,10 +639,17 @@ mod tests {
                     (true, false) => "authNoPriv",
                     (false, false) => "noAuthNoPriv",
                 };
-                assert_eq!(sec_level(&values(&pairs)), want, "{pairs:?}");
+                assert_eq!(
+                    sec_level(&values(&pairs)).unwrap().name(),
+                    want,
+                    "{pairs:?}"
+                );
                 let mut explicit = pairs.clone();
                 explicit.push(("snmp_sec_level", "noAuthNoPriv"));
-                assert_eq!(sec_level(&values(&explicit)), "noAuthNoPriv");
+                assert_eq!(
+                    sec_level(&values(&explicit)).unwrap().name(),
+                    "noAuthNoPriv"
+                );
             }
         }
     }

@@ -2,28 +2,29 @@
 
 pub mod switch;
 
+use crate::fence::spec::{IP, USERNAME};
 use crate::fence::{
     self, spec, FenceAction, FenceAgent, FenceError, FenceSpec, PowerSwitch, Request,
 };
-use crate::params::Param;
+use crate::params::{parse, Decl, Param, P};
 use crate::proto::redfish::client::{parse_address, Endpoint, Session};
 use crate::proto::redfish::tls::{check_ca_file, Trust};
 use crate::secret::Secret;
 use switch::{RedfishSwitch, Selection};
 
-fn port(v: &str) -> Result<(), String> {
+fn port(v: &str) -> Result<u16, String> {
     match v.trim().parse::<u16>() {
-        Ok(n) if n > 0 => Ok(()),
+        Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("'{v}' is not a TCP port (1-65535)")),
     }
 }
 
-fn uri_path(v: &str) -> Result<(), String> {
+fn uri_path(v: &str) -> Result<String, String> {
     let v = v.trim();
     if v.is_empty()
         || (v.starts_with('/') && !v.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
-        Ok(())
+        Ok(v.to_string())
     } else {
         Err(format!(
             "'{}' is not a path starting with /",
@@ -32,54 +33,85 @@ fn uri_path(v: &str) -> Result<(), String> {
     }
 }
 
-static REDFISH: &[Param] = &[
+fn optional_uri_path(v: &str) -> Result<Option<String>, String> {
+    uri_path(v).map(|u| (!u.is_empty()).then_some(u))
+}
+
+static IPPORT: P<u16> = P::new(
     Param::integer("ipport")
-        .default("443")
-        .check(port)
-        .short('u')
-        .hint("port")
-        .describe(
-            "TCP/UDP port to use for connection with device",
-            "TCP port of the BMC's Redfish service. A port in ip (host:port, [v6]:port) takes precedence.",
-        ),
+            .default("443")
+            .short('u')
+            .hint("port")
+            .describe(
+                "TCP/UDP port to use for connection with device",
+                "TCP port of the BMC's Redfish service. A port in ip (host:port, [v6]:port) takes precedence.",
+            ),
+    port,
+);
+static SSL: P<bool> = P::new(
     Param::boolean("ssl")
-        .default("1")
-        .short('z')
-        .describe(
-            "Use SSL connection",
-            "HTTPS (the default). ssl=0 speaks plain HTTP, which sends the password in clear; only for a BMC on an isolated management network that offers nothing else.",
-        ),
-    Param::boolean("ssl_insecure")
-        .describe(
-            "Use SSL connection without verifying certificate",
-            "Accept any certificate the BMC presents. Prefer ssl_ca_file.",
-        ),
+            .default("1")
+            .short('z')
+            .describe(
+                "Use SSL connection",
+                "HTTPS (the default). ssl=0 speaks plain HTTP, which sends the password in clear; only for a BMC on an isolated management network that offers nothing else.",
+            ),
+    parse::boolean,
+);
+static SSL_INSECURE: P<bool> = P::new(
+    Param::boolean("ssl_insecure").describe(
+        "Use SSL connection without verifying certificate",
+        "Accept any certificate the BMC presents. Prefer ssl_ca_file.",
+    ),
+    parse::boolean,
+);
+static SSL_CA_FILE: P<Option<String>> = P::new(
     Param::string("ssl_ca_file")
-        .hint("path")
-        .describe(
-            "PEM file of CA certificates or the BMC's own certificate",
-            "Trust the BMC through this PEM file instead of the system CA store: a chain to one of its CA certificates, or exactly one of its certificates presented by the BMC (its own self-signed certificate, whatever name it carries).",
-        ),
+            .hint("path")
+            .describe(
+                "PEM file of CA certificates or the BMC's own certificate",
+                "Trust the BMC through this PEM file instead of the system CA store: a chain to one of its CA certificates, or exactly one of its certificates presented by the BMC (its own self-signed certificate, whatever name it carries).",
+            ),
+    parse::optional_text,
+);
+static REDFISH_URI: P<String> = P::new(
     Param::string("redfish_uri")
         .default("/redfish/v1")
-        .check(uri_path)
         .hint("uri")
-        .describe("Base or starting Redfish URI", "Path of the Redfish service root."),
+        .describe(
+            "Base or starting Redfish URI",
+            "Path of the Redfish service root.",
+        ),
+    uri_path,
+);
+static SYSTEMS_URI: P<Option<String>> = P::new(
     Param::string("systems_uri")
-        .check(uri_path)
-        .hint("uri")
-        .describe(
-            "Redfish Systems resource URI, i.e. /redfish/v1/Systems/System.Embedded.1",
-            "Path of the system to fence. When unset, the system is found in the Systems collection: the one named by plug, or the only one.",
-        ),
+            .hint("uri")
+            .describe(
+                "Redfish Systems resource URI, i.e. /redfish/v1/Systems/System.Embedded.1",
+                "Path of the system to fence. When unset, the system is found in the Systems collection: the one named by plug, or the only one.",
+            ),
+    optional_uri_path,
+);
+static REDFISH_PLUG: P<Option<String>> = P::new(
     Param::string("plug")
-        .aliases(&["port"])
-        .short('n')
-        .hint("id")
-        .describe(
-            "Id or Name of the Redfish system",
-            "Id (or, failing that, Name) of the system to fence, for a BMC or chassis manager that serves several systems. With several systems and neither plug nor systems_uri, the agent refuses and lists them. Pacemaker passes the target node's name as plug unless pcmk_host_map maps it (node:SystemId) or pcmk_host_argument=none; a plug that names no system is an error, never a guess.",
-        ),
+            .aliases(&["port"])
+            .short('n')
+            .hint("id")
+            .describe(
+                "Id or Name of the Redfish system",
+                "Id (or, failing that, Name) of the system to fence, for a BMC or chassis manager that serves several systems. With several systems and neither plug nor systems_uri, the agent refuses and lists them. Pacemaker passes the target node's name as plug unless pcmk_host_map maps it (node:SystemId) or pcmk_host_argument=none; a plug that names no system is an error, never a guess.",
+            ),
+    parse::optional_text,
+);
+static REDFISH: Decl = &[
+    &IPPORT,
+    &SSL,
+    &SSL_INSECURE,
+    &SSL_CA_FILE,
+    &REDFISH_URI,
+    &SYSTEMS_URI,
+    &REDFISH_PLUG,
 ];
 
 pub static SPEC: FenceSpec = FenceSpec {
@@ -95,22 +127,54 @@ pub static SPEC: FenceSpec = FenceSpec {
 
 pub struct Redfish;
 
-fn trust(req: &Request) -> Trust {
-    let v = &req.values;
-    if v.flag("ssl_insecure") {
-        Trust::Insecure
-    } else if let Some(f) = v.non_empty("ssl_ca_file") {
-        Trust::File(f.to_string())
-    } else {
-        Trust::System
-    }
+/// Everything the session needs but the password, read and checked without the device.
+struct Settings {
+    endpoint: Endpoint,
+    user: String,
+    root: String,
+    selection: Selection,
 }
 
-fn has_password(req: &Request) -> bool {
+fn settings(req: &Request) -> Result<Settings, FenceError> {
     let v = &req.values;
-    v.get("password").is_some_and(|p| !p.is_empty())
-        || v.non_empty("password_file").is_some()
-        || v.non_empty("password_script").is_some()
+    let (host, port) = parse_address(&IP.get(v)?, IPPORT.get(v)?).map_err(FenceError::new)?;
+    let user = USERNAME.get(v)?;
+    if user.is_empty() {
+        return Err(FenceError::new("parameter 'username' is required"));
+    }
+    if !req.has_password() {
+        return Err(FenceError::new(
+            "a password is required (password on standard input, password_file or password_script)",
+        ));
+    }
+    let insecure = SSL_INSECURE.get(v)?;
+    let trust = match SSL_CA_FILE.get(v)? {
+        Some(_) if insecure => {
+            return Err(FenceError::new(
+                "ssl_ca_file and ssl_insecure contradict each other; set one",
+            ))
+        }
+        Some(f) => {
+            check_ca_file(&f).map_err(|e| FenceError::new(format!("ssl_ca_file: {e}")))?;
+            Trust::File(f)
+        }
+        None if insecure => Trust::Insecure,
+        None => Trust::System,
+    };
+    Ok(Settings {
+        endpoint: Endpoint {
+            host,
+            port,
+            ssl: SSL.get(v)?,
+            trust,
+        },
+        user,
+        root: REDFISH_URI.get(v)?,
+        selection: Selection {
+            systems_uri: SYSTEMS_URI.get(v)?,
+            plug: REDFISH_PLUG.get(v)?,
+        },
+    })
 }
 
 impl FenceAgent for Redfish {
@@ -119,47 +183,17 @@ impl FenceAgent for Redfish {
     }
 
     fn check(&self, req: &Request) -> Result<(), FenceError> {
-        let v = &req.values;
-        parse_address(v.non_empty("ip").unwrap_or_default(), 443).map_err(FenceError::new)?;
-        if v.non_empty("username").is_none() {
-            return Err(FenceError::new("parameter 'username' is required"));
-        }
-        if !has_password(req) {
-            return Err(FenceError::new(
-                "a password is required (password on standard input, password_file or password_script)",
-            ));
-        }
-        if let Some(f) = v.non_empty("ssl_ca_file") {
-            if v.flag("ssl_insecure") {
-                return Err(FenceError::new(
-                    "ssl_ca_file and ssl_insecure contradict each other; set one",
-                ));
-            }
-            check_ca_file(f).map_err(|e| FenceError::new(format!("ssl_ca_file: {e}")))?;
-        }
-        Ok(())
+        settings(req).map(drop)
     }
 
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
-        let v = &req.values;
-        let default_port = v
-            .integer("ipport")
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(443);
-        let (host, port) = parse_address(v.non_empty("ip").unwrap_or_default(), default_port)
-            .map_err(FenceError::new)?;
-        let ep = Endpoint {
-            host,
-            port,
-            ssl: v
-                .get("ssl")
-                .map(|s| crate::params::parse_bool(s) != Some(false))
-                .unwrap_or(true),
-            trust: trust(req),
-        };
+        let Settings {
+            endpoint: ep,
+            user,
+            root,
+            selection: sel,
+        } = settings(req)?;
         let password: Secret = req.password()?.unwrap_or_default();
-        let user = v.non_empty("username").unwrap_or_default();
-        let root = v.non_empty("redfish_uri").unwrap_or("/redfish/v1");
         req.log.debug(&format!(
             "connecting to {}:{} ({})",
             ep.host,
@@ -167,16 +201,12 @@ impl FenceAgent for Redfish {
             if ep.ssl { "https" } else { "http" }
         ));
         let session =
-            Session::open(&ep, root, user, &password, req.deadline).map_err(FenceError::new)?;
+            Session::open(&ep, &root, &user, &password, req.deadline).map_err(FenceError::new)?;
         req.log.debug(if session.uses_session() {
             "logged in with a SessionService session"
         } else {
             "the service has no SessionService: HTTP Basic"
         });
-        let sel = Selection {
-            systems_uri: v.non_empty("systems_uri").map(str::to_string),
-            plug: v.non_empty("plug").map(str::to_string),
-        };
         let select = !matches!(
             req.action,
             FenceAction::List | FenceAction::ListStatus | FenceAction::Monitor

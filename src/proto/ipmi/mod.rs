@@ -108,6 +108,9 @@ impl Privilege {
     }
 
     /// Parses the fence-agents `privlvl` values (case-insensitive).
+    /// Every level's name, lowest first.
+    pub const NAMES: &'static [&'static str] = &["callback", "user", "operator", "administrator"];
+
     pub fn from_name(name: &str) -> Option<Privilege> {
         match name.to_ascii_lowercase().as_str() {
             "callback" => Some(Privilege::Callback),

@@ -48,6 +48,10 @@ pub enum AuthProtocol {
 }
 
 impl AuthProtocol {
+    /// The protocols as net-snmp names them, one per variant.
+    pub const NAMES: &'static [&'static str] =
+        &["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"];
+
     /// Accepts net-snmp's spellings (`MD5`, `SHA`, `SHA-256`, …) and `SHA1`/`SHA256` forms,
     /// case-insensitively.
     pub fn parse(text: &str) -> Option<AuthProtocol> {
@@ -89,6 +93,10 @@ pub enum PrivProtocol {
 }
 
 impl PrivProtocol {
+    /// The protocols as net-snmp names them, one per variant.
+    pub const NAMES: &'static [&'static str] =
+        &["DES", "AES", "AES-192", "AES-256", "AES-192-C", "AES-256-C"];
+
     /// Accepts net-snmp's spellings (`DES`, `AES`, `AES-128`, `AES-192`, `AES-256`, `AES-192-C`,
     /// `AES-256-C`), case-insensitively.
     pub fn parse(text: &str) -> Option<PrivProtocol> {
