@@ -565,7 +565,8 @@ impl Values {
         Ok(())
     }
 
-    /// The raw value (given or default).
+    /// The raw text (given or default), for the runtimes and tests; agents read through their
+    /// handles ([`P::get`]).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|(v, _)| v.as_str())
     }
@@ -576,25 +577,6 @@ impl Values {
             .get(name)
             .filter(|(_, o)| *o == Origin::Given)
             .map(|(v, _)| v.as_str())
-    }
-
-    /// A non-empty value, trimmed.
-    pub fn non_empty(&self, name: &str) -> Option<&str> {
-        self.get(name).map(str::trim).filter(|v| !v.is_empty())
-    }
-
-    pub fn flag(&self, name: &str) -> bool {
-        self.get(name).and_then(parse_bool).unwrap_or(false)
-    }
-
-    pub fn integer(&self, name: &str) -> Option<i64> {
-        self.get(name).and_then(|v| v.trim().parse().ok())
-    }
-
-    pub fn seconds(&self, name: &str) -> Option<std::time::Duration> {
-        self.get(name)
-            .and_then(parse_seconds)
-            .map(std::time::Duration::from_secs_f64)
     }
 
     pub fn set(&mut self, name: &'static str, value: String) {
@@ -659,14 +641,20 @@ mod tests {
         }
     }
 
+    static COUNT: P<i64> = P::new(Param::integer("count").default("5"), parse::integer);
+    static FAST: P<bool> = P::new(Param::boolean("fast").default("true"), parse::boolean);
+    static WAIT: P<std::time::Duration> =
+        P::new(Param::second("wait").default("2"), parse::seconds);
+    static NIC: P<Option<String>> =
+        P::new(Param::string("nic").check(no_slash), parse::optional_text);
     static DECL: Decl = &[
         &Param::string("ip").required().unique().aliases(&["ipaddr"]),
-        &Param::integer("count").default("5"),
-        &Param::boolean("fast").default("false"),
+        &COUNT,
+        &FAST,
         &Param::select("mode", &["a", "b"]).default("a"),
-        &Param::string("nic").check(no_slash),
+        &NIC,
         &Param::string("password").secret(),
-        &Param::second("wait").default("2"),
+        &WAIT,
     ];
 
     #[test]
@@ -676,10 +664,12 @@ mod tests {
             [("ipaddr", "1.2.3.4"), ("ip", "5.6.7.8"), ("zzz", "1")],
         );
         assert_eq!(v.get("ip"), Some("5.6.7.8"));
-        assert_eq!(v.integer("count"), Some(5));
-        assert_eq!(v.given("count"), None);
-        assert!(!v.flag("fast"));
-        assert_eq!(v.seconds("wait"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(COUNT.get(&v), Ok(5));
+        assert!(COUNT.given(&v).is_none());
+        assert_eq!(FAST.get(&v), Ok(true));
+        assert_eq!(WAIT.get(&v), Ok(std::time::Duration::from_secs(2)));
+        assert_eq!(NIC.get(&v), Ok(None));
+        assert_eq!(v.unread(), ["ip", "mode", "password"]);
         assert_eq!(unknown, vec!["zzz".to_string()]);
         assert!(v.validate().is_ok());
     }
@@ -745,5 +735,46 @@ mod tests {
             assert_eq!(parse_bool(f), Some(false), "{f}");
         }
         assert_eq!(parse_bool("2"), None);
+    }
+
+    #[test]
+    fn a_blank_value_means_the_default_unless_declared_otherwise() {
+        static KEEP: P<Option<i64>> = P::new(
+            Param::string("keep").default("7").empty_is_value(),
+            parse::optional_integer,
+        );
+        static D: Decl = &[&COUNT, &FAST, &KEEP, &NIC];
+        let (v, _) = Values::collect(D, [("count", " "), ("fast", ""), ("keep", ""), ("nic", "")]);
+        assert!(v.validate().is_ok());
+        assert_eq!(COUNT.get(&v), Ok(5));
+        assert_eq!(FAST.get(&v), Ok(true));
+        assert_eq!(KEEP.get(&v), Ok(None));
+        assert_eq!(NIC.get(&v), Ok(None));
+        assert!(!NIC.is_set(&v) && COUNT.given(&v).is_none());
+        let (v, _) = Values::collect(D, [("keep", "x")]);
+        assert!(v.validate().unwrap_err().to_string().contains("'keep'"));
+        assert!(KEEP.get(&v).is_err());
+        let (v, _) = Values::collect(D, []);
+        assert_eq!(KEEP.get(&v), Ok(Some(7)));
+        assert_eq!(v.unread(), ["count", "fast", "nic"]);
+    }
+
+    #[test]
+    fn choices_name_parse_and_list_themselves() {
+        crate::choices! {
+            enum Demo {
+                One = "one",
+                TwoWords = "two-words",
+            }
+        }
+        assert_eq!(Demo::NAMES, ["one", "two-words"]);
+        assert_eq!(Demo::from_name("TWO_WORDS"), Some(Demo::TwoWords));
+        assert_eq!(
+            parse::choice::<Demo>("three"),
+            Err("'three' is not one of one, two-words".into())
+        );
+        for d in Demo::ALL {
+            assert_eq!(Demo::from_name(d.name()), Some(*d));
+        }
     }
 }

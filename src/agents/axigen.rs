@@ -243,7 +243,7 @@ static PARAMS: Decl = &[
     &STOP_TIMEOUT,
 ];
 
-static SPEC: AgentSpec = AgentSpec {
+pub static SPEC: AgentSpec = AgentSpec {
     name: "axigen",
     shortdesc: "Axigen mail server",
     longdesc: "Starts Axigen detached once its data directory (the replicated filesystem) is mounted, stops it and every process it left (graceful, then SIGTERM, then SIGKILL, within the stop timeout), and monitors it at three depths: 0, the supervisor process is alive (a /proc scan, no subprocess); 10, every listener accepts and greets as its protocol says (SMTP 220, IMAP * OK, POP3 +OK, HTTP status); 20, the CLI accepts a login and a read-only command (needs cli_password_file; add e.g. 'op monitor interval=120s OCF_CHECK_LEVEL=20'). A critical listener down fails the resource; a non-critical one gives 190 (degraded).",
@@ -374,4 +374,15 @@ impl crate::ocf::ResourceAgent for Axigen {
 /// The agent\'s entry point.
 pub fn main() -> ! {
     crate::ocf::run(Axigen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configure_reads_every_declared_parameter() {
+        let unread = crate::agents::testing::ocf_unread(&Axigen, &[], &[]);
+        assert!(unread.is_empty(), "{unread:?}");
+    }
 }

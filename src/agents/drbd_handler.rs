@@ -476,16 +476,38 @@ impl ClusterTools {
     }
 }
 
+/// The installed names of the two handlers (one binary's code under both).
+pub const FENCE_PEER: &str = "bulwark-drbd-fence-peer";
+pub const UNFENCE_PEER: &str = "bulwark-drbd-unfence-peer";
+
+/// A handler's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerExit {
+    /// 0: the unfence-peer handler removed the constraint, or had nothing to remove.
+    Done,
+    /// DRBD's fence-peer verdict; [`FencePeerExit::Failed`] (1) for either handler's failure.
+    Verdict(FencePeerExit),
+}
+
+impl HandlerExit {
+    pub fn code(self) -> i32 {
+        match self {
+            HandlerExit::Done => 0,
+            HandlerExit::Verdict(v) => v.code(),
+        }
+    }
+}
+
 /// The handler's verdict: DRBD's exit code and one line for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerResult {
-    pub code: i32,
+    pub code: HandlerExit,
     pub message: String,
 }
 
 fn failed(message: impl Into<String>) -> HandlerResult {
     HandlerResult {
-        code: FencePeerExit::Failed.code(),
+        code: HandlerExit::Verdict(FencePeerExit::Failed),
         message: message.into(),
     }
 }
@@ -990,7 +1012,7 @@ pub fn run(
                 Err(e) => return failed(format!("{}: {e}", env.resource)),
             };
             let outcome = fence(&mut r, &lists);
-            let mut code = outcome.exit.code();
+            let mut code = HandlerExit::Verdict(outcome.exit);
             let mut message = tag(&r, &outcome.reason);
             if matches!(
                 outcome.exit,
@@ -1000,7 +1022,7 @@ pub fn run(
                 // blocks a good peer (crm-fence-peer.9.sh `double_check_after_fencing`).
                 let facts = r.local_facts();
                 if facts.pdsk_all_up_to_date && remove_constraint(&r).is_ok() {
-                    code = FencePeerExit::Failed.code();
+                    code = HandlerExit::Verdict(FencePeerExit::Failed);
                     message = tag(
                         &r,
                         "all peer disks are UpToDate again: removed the constraint",
@@ -1090,7 +1112,7 @@ fn unfence(r: &mut Run, tag: &dyn Fn(&Run, &str) -> String) -> HandlerResult {
     };
     let Some(existing) = r.cib.existing.clone() else {
         return HandlerResult {
-            code: 0,
+            code: HandlerExit::Done,
             message: tag(r, "no constraint in place, nothing to do"),
         };
     };
@@ -1105,7 +1127,7 @@ fn unfence(r: &mut Run, tag: &dyn Fn(&Run, &str) -> String) -> HandlerResult {
         Vec::new()
     };
     let done = |r: &Run, what: &str| HandlerResult {
-        code: 0,
+        code: HandlerExit::Done,
         message: tag(r, what),
     };
     match decide_unfence(
@@ -1206,7 +1228,7 @@ Differences to crm-fence-peer.9.sh: docs/drbd-fence-peer-differences.md.
 /// the name they run under, or `--unfence`, selects the mode.
 pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
     let tag = if invoked_as.is_empty() {
-        "bulwark-drbd-fence-peer"
+        FENCE_PEER
     } else {
         invoked_as
     };
@@ -1217,13 +1239,13 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{USAGE}");
-        return 0;
+        return HandlerExit::Done.code();
     }
     let opts = match Options::parse(invoked_as, &args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{tag}: {e}");
-            return 1;
+            return HandlerExit::Verdict(FencePeerExit::Failed).code();
         }
     };
     let log = Logger::handler(tag, opts.facility());
@@ -1231,7 +1253,7 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
         Ok(e) => e,
         Err(e) => {
             log.error(&e);
-            return 1;
+            return HandlerExit::Verdict(FencePeerExit::Failed).code();
         }
     };
     let hostname = crate::drbd::agent::local_node_name();
@@ -1243,13 +1265,13 @@ pub fn main_with(invoked_as: &str, args: &[String]) -> i32 {
         &hostname,
         &log,
     );
-    let line = format!("{} (exit {})", result.message, result.code);
-    if result.code == FencePeerExit::Failed.code() {
+    let line = format!("{} (exit {})", result.message, result.code.code());
+    if result.code == HandlerExit::Verdict(FencePeerExit::Failed) {
         log.error(&line);
-    } else if !(opts.quiet && result.code == 0) {
+    } else if !(opts.quiet && result.code == HandlerExit::Done) {
         log.info(&line);
     }
-    result.code
+    result.code.code()
 }
 
 /// `main_with` for the current process.

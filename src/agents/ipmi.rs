@@ -531,4 +531,26 @@ mod tests {
         assert!(out.contains("<content type=\"boolean\" default=\"1\"/>"));
         assert!(out.contains("<option value=\"operator\"/>"));
     }
+
+    #[test]
+    fn every_declared_parameter_is_read() {
+        for flavour in [Flavour::Ipmi, Flavour::Idrac] {
+            let unread = crate::agents::testing::fence_unread(
+                &IpmiFence { flavour },
+                &[
+                    "ip=127.0.0.1\npassword=pw\naction=status\n",
+                    "plug=bmc\nport_as_ip=1\nlanplus=0\npassword_file=/pw\naction=status\n",
+                ],
+            );
+            assert!(unread.is_empty(), "{unread:?}");
+        }
+    }
+
+    #[test]
+    fn privilege_names_are_the_levels() {
+        for (i, name) in Privilege::NAMES.iter().enumerate() {
+            let p = Privilege::from_name(name).expect(name);
+            assert_eq!((p.name(), usize::from(p.code())), (*name, i + 1));
+        }
+    }
 }

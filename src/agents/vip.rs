@@ -128,7 +128,7 @@ static PARAMS: Decl = &[
     &CHECK_LINK_STATUS,
 ];
 
-static SPEC: AgentSpec = AgentSpec {
+pub static SPEC: AgentSpec = AgentSpec {
     name: "vip",
     shortdesc: "Floating IPv4/IPv6 service address",
     longdesc: "Adds a service address to an interface on the node that runs the service and removes it elsewhere, announcing every move with gratuitous ARP (IPv4) or unsolicited neighbour advertisements (IPv6). Netlink is used directly; monitor costs one link and one address query.",
@@ -336,4 +336,15 @@ impl crate::ocf::ResourceAgent for Vip {
 /// The agent\'s entry point.
 pub fn main() -> ! {
     crate::ocf::run(Vip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configure_reads_every_declared_parameter() {
+        let unread = crate::agents::testing::ocf_unread(&Vip, &[("ip", "192.0.2.10")], &[]);
+        assert!(unread.is_empty(), "{unread:?}");
+    }
 }

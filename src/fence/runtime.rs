@@ -190,14 +190,7 @@ pub fn invoke<A: FenceAgent>(
     }
     let (values, _) = Values::collect(decl, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     // Read before validation, so that a refusal of another parameter is logged as asked.
-    let log = Logger::from_env(spec.name, None).configure(
-        VERBOSE.get(&values).unwrap_or(false)
-            || VERBOSE_LEVEL
-                .get(&values)
-                .is_ok_and(|l| l.is_some_and(|l| l > 0)),
-        DEBUG_FILE.get(&values).unwrap_or_default(),
-        QUIET.get(&values).unwrap_or(false),
-    );
+    let log = logger(spec, &values);
     if !ignored.is_empty() {
         log.warn(&format!(
             "ignoring unknown parameter(s): {}",
@@ -277,9 +270,24 @@ pub fn check_request<A: FenceAgent>(
     values
         .validate()
         .map_err(|e| FenceError::new(e.to_string()))?;
+    // The logger is read as execute reads it, and then silenced: a fuzzer writes no files.
+    drop(logger(spec, &values));
     let req = build_request(spec, action, values, Logger::silent())?;
     agent.check(&req)?;
     Ok(req)
+}
+
+/// The run's logger as `verbose`, `verbose_level`, `debug_file` and `quiet` ask, values that
+/// do not read taken as unset.
+fn logger(spec: &FenceSpec, values: &Values) -> Logger {
+    Logger::from_env(spec.name, None).configure(
+        VERBOSE.get(values).unwrap_or(false)
+            || VERBOSE_LEVEL
+                .get(values)
+                .is_ok_and(|l| l.is_some_and(|l| l > 0)),
+        DEBUG_FILE.get(values).unwrap_or_default(),
+        QUIET.get(values).unwrap_or(false),
+    )
 }
 
 fn build_request(

@@ -261,9 +261,10 @@ impl SecretSource {
     /// Whether any source is set, without reading a file or running a script (validate-all
     /// must not need the secret store).
     pub fn is_configured(&self, values: &crate::params::Values) -> bool {
-        self.given.iter().any(|p| p.is_set(values))
-            || self.file.is_set(values)
-            || self.script.is_set(values)
+        // Every source is looked at (no short cut), so each counts as read.
+        let given = self.given.iter().filter(|p| p.is_set(values)).count();
+        let (file, script) = (self.file.is_set(values), self.script.is_set(values));
+        given > 0 || file || script
     }
 
     /// The secret from the first source set; errors name the source, never the secret.

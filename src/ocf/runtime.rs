@@ -375,16 +375,20 @@ fn report_with(err: &mut dyn Write, prefix: &str, e: &OcfError, log: Option<&Log
 mod tests {
     use super::*;
     use crate::ocf::ActionSpec;
-    use crate::params::Param;
+    use crate::params::{parse, Param, P};
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
+    static PORT: P<i64> = P::new(
+        Param::integer("port").required().describe("Port", "Port."),
+        parse::integer,
+    );
     static SPEC: AgentSpec = AgentSpec {
         name: "demo",
         shortdesc: "Demo",
         longdesc: "Demo agent.",
         params: &[
-            &Param::integer("port").required().describe("Port", "Port."),
+            &PORT,
             &Param::string("mode")
                 .aliases(&["old_mode"])
                 .describe("Mode", "Mode."),
@@ -432,8 +436,8 @@ mod tests {
             &SPEC
         }
         fn configure(&self, ctx: &Context) -> Result<(), OcfError> {
-            match ctx.params.integer("port") {
-                Some(p) if p > 65535 => {
+            match PORT.get(&ctx.params) {
+                Ok(p) if p > 65535 => {
                     Err(OcfError::configured(format!("port {p} is out of range")))
                 }
                 _ => Ok(()),

@@ -363,7 +363,7 @@ static MODEL: Decl = &[
     &COMMAND_REBOOT,
 ];
 
-static SPEC: FenceSpec = FenceSpec {
+pub static SPEC: FenceSpec = FenceSpec {
     name: "fence_bulwark_pdu",
     shortdesc: "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Tripp Lite)",
     longdesc: "fence_bulwark_pdu switches PDU outlets over SNMP v1, v2c or v3 (USM with MD5, SHA-1 or SHA-2 authentication and DES or AES privacy), in-process: no community or passphrase ever appears on a command line or in a log. The PDU model is detected from sysObjectID or given with model=; each model is a table of OIDs and values. plug is an outlet number or name; several outlets (plug=3,4) are all switched off and read back off before any is switched on. Off is reported only after the PDU reads the outlet off; a missing outlet, a pending state or an unreadable status is an error, never off. Each SNMP request with its retries is bounded by login_timeout, and the whole run by agent_timeout.",
@@ -443,6 +443,11 @@ fn model_choice(v: &Values) -> Result<ModelChoice, FenceError> {
             .map_err(|e| FenceError::new(e.to_string())),
         ModelArg::Known(m) => Ok(ModelChoice::Given(Box::new(m.clone()))),
     }
+}
+
+/// The PDU's SNMP agent: host and UDP port.
+fn address(req: &Request) -> Result<(String, u16), FenceError> {
+    Ok((IP.get(&req.values)?, IPPORT.get(&req.values)?))
 }
 
 /// Which credentials a request uses, decided without reading a secret: `validate-all` and
@@ -583,17 +588,17 @@ impl FenceAgent for Pdu {
                 ));
             }
         }
+        address(req)?;
         credential_plan(req).map(drop)
     }
 
     fn connect<'a>(&'a self, req: &Request) -> Result<Box<dyn PowerSwitch + 'a>, FenceError> {
-        let v = &req.values;
-        let (host, port) = (IP.get(v)?, IPPORT.get(v)?);
+        let (host, port) = address(req)?;
         let target = Target::resolve_within(&host, port, &req.login_deadline())
             .map_err(|e| FenceError::new(e.to_string()))?;
         let target: Target = fit_target(target, req.login_timeout);
         let creds = credentials(req)?;
-        let choice = model_choice(v)?;
+        let choice = model_choice(&req.values)?;
         let unit = plug_unit(req)?;
         req.log.debug(&format!(
             "connecting to {} ({creds:?}), {} ms per attempt, {} retries",
@@ -703,5 +708,33 @@ mod tests {
             e.as_deref(),
             Some("model=custom needs parameter 'control_oid'")
         );
+    }
+
+    #[test]
+    fn every_declared_parameter_is_read() {
+        let unread = crate::agents::testing::fence_unread(
+            &Pdu,
+            &[
+                "ip=127.0.0.1\ncommunity=c\nplug=1\naction=status\n",
+                "ip=127.0.0.1\nsnmp_version=3\nusername=u\npassword=p\nsnmp_auth_prot=SHA\nsnmp_priv_prot=AES\nsnmp_priv_passwd=q\nplug=1\naction=status\n",
+                "ip=127.0.0.1\ncommunity=c\nplug=1\naction=status\nmodel=custom\nstatus_oid=.1.3.6.1.4.1.1.1\ncontrol_oid=.1.3.6.1.4.1.1.2\nstatus_on=1\nstatus_off=2\ncommand_on=1\ncommand_off=2\n",
+            ],
+        );
+        assert!(unread.is_empty(), "{unread:?}");
+    }
+
+    /// The protocol names the metadata lists are exactly the protocols the client speaks.
+    #[test]
+    fn protocol_choices_name_every_protocol_once() {
+        let auth: std::collections::BTreeSet<String> = AuthProtocol::NAMES
+            .iter()
+            .map(|n| format!("{:?}", AuthProtocol::parse(n).expect(n)))
+            .collect();
+        assert_eq!(auth.len(), AuthProtocol::NAMES.len());
+        let privacy: std::collections::BTreeSet<String> = PrivProtocol::NAMES
+            .iter()
+            .map(|n| format!("{:?}", PrivProtocol::parse(n).expect(n)))
+            .collect();
+        assert_eq!(privacy.len(), PrivProtocol::NAMES.len());
     }
 }

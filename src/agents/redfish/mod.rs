@@ -223,3 +223,17 @@ impl FenceAgent for Redfish {
 pub fn run() -> ! {
     fence::run(Redfish)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declared_parameter_is_read() {
+        let unread = crate::agents::testing::fence_unread(
+            &Redfish,
+            &["ip=127.0.0.1\nusername=u\npassword=p\naction=status\n"],
+        );
+        assert!(unread.is_empty(), "{unread:?}");
+    }
+}
