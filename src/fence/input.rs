@@ -1,8 +1,10 @@
 //! Reading a fence request: `name=value` lines on stdin (how pacemaker-fenced calls), or long
-//! and short options on the command line (how admins call). Never both: any argument at all
-//! means stdin is not read, as in fence-agents.
+//! and short options on the command line (how admins call), parsed by clap from the same
+//! declaration. Never both: any argument at all means stdin is not read, as in fence-agents.
 
-use crate::params::{find, params, Decl, Kind, Param};
+use crate::params::{find, params, Decl, Kind};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Arg, ArgAction, Command};
 
 /// A raw request: ordered `(canonical name, value)` pairs and the warnings to print.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -91,85 +93,141 @@ fn strip_quotes(v: &str) -> &str {
 #[derive(Debug, PartialEq, Eq)]
 pub struct ArgError(pub String);
 
+/// The command line as clap reads it, built from the declaration: each parameter is one
+/// option, `--name` (with `_` written as `-`, the underscore form and every alias accepted as
+/// well) and its short letter; a boolean option takes no value (`-vvv` stacks), or one after
+/// `=` (`--lanplus=0`). `-h/--help` and `-V/--version` are ours: the help text is fencing.py's
+/// layout from the same declaration ([`super::metadata::usage`]).
+fn command(decl: Decl) -> Command {
+    let mut cmd = Command::new("fence-agent")
+        .no_binary_name(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            Arg::new(HELP)
+                .short('h')
+                .long("help")
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new(VERSION)
+                .short('V')
+                .long("version")
+                .action(ArgAction::SetTrue),
+        );
+    for p in params(decl) {
+        let long = p.name.replace('_', "-");
+        let mut arg = Arg::new(p.name)
+            .long(long.clone())
+            .action(ArgAction::Append);
+        let mut spellings: Vec<String> = std::iter::once(p.name)
+            .chain(p.aliases.iter().copied())
+            .flat_map(|n| [n.to_string(), n.replace('_', "-")])
+            .filter(|n| *n != long)
+            .collect();
+        spellings.dedup();
+        arg = arg.aliases(spellings);
+        if let Some(c) = p.short {
+            arg = arg.short(c);
+        }
+        arg = if p.kind == Kind::Boolean {
+            arg.num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("1")
+        } else {
+            // getopt takes the next word whatever it looks like (`--plug -1`).
+            arg.num_args(1).allow_hyphen_values(true)
+        };
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+const HELP: &str = "\0help";
+const VERSION: &str = "\0version";
+
 /// Parses `--name=value`, `--name value`, `-x value`, `-xvalue`; a boolean option without a
 /// value means true. Option names are the parameter names with `_` written as `-`
 /// (`--power-timeout`), the underscore form is accepted too. Secrets are refused here.
 pub fn parse_args(decl: Decl, args: &[String]) -> Result<RawRequest, ArgError> {
     let mut req = RawRequest::default();
-    let mut i = 0;
-    // The rest of a cluster of short flags (`-vvq`), taken before the next argument.
-    let mut cluster: Option<String> = None;
-    while i < args.len() || cluster.is_some() {
-        let arg = match cluster.take() {
-            Some(rest) => format!("-{rest}"),
-            None => {
-                i += 1;
-                args[i - 1].clone()
-            }
+    let matches = command(decl)
+        .try_get_matches_from(args)
+        .map_err(|e| arg_error(decl, &e))?;
+    if matches.get_flag(HELP) {
+        req.info = Some(Info::Help);
+        return Ok(req);
+    }
+    if matches.get_flag(VERSION) {
+        req.info = Some(Info::Version);
+        return Ok(req);
+    }
+    // Every occurrence in command-line order, so that the last of several wins as on stdin.
+    let mut given: Vec<(usize, &'static str, String)> = Vec::new();
+    for p in params(decl) {
+        let (Some(values), Some(indices)) = (
+            matches.get_many::<String>(p.name),
+            matches.indices_of(p.name),
+        ) else {
+            continue;
         };
-        match arg.as_str() {
-            "-h" | "--help" => {
-                req.info = Some(Info::Help);
-                return Ok(req);
-            }
-            "-V" | "--version" => {
-                req.info = Some(Info::Version);
-                return Ok(req);
-            }
-            _ => {}
-        }
-        let (param, inline): (&Param, Option<String>) = if let Some(long) = arg.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let p = find(decl, &name.replace('-', "_"))
-                .ok_or_else(|| ArgError(format!("unknown option '--{name}'")))?;
-            (p, inline)
-        } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
-            let mut chars = short.chars();
-            let letter = chars.next().unwrap_or('-');
-            let rest: String = chars.collect();
-            let p = params(decl)
-                .find(|p| p.short == Some(letter))
-                .ok_or_else(|| ArgError(format!("unknown option '-{letter}'")))?;
-            if p.kind == Kind::Boolean {
-                // getopt: a flag takes no value, what follows is the next flag (`-vvv`).
-                if !rest.is_empty() {
-                    cluster = Some(rest);
-                }
-                (p, None)
-            } else {
-                (p, (!rest.is_empty()).then_some(rest))
-            }
-        } else {
-            return Err(ArgError(format!("unexpected argument '{arg}'")));
-        };
-        if param.secret {
+        if p.secret {
             return Err(ArgError(format!(
                 "refusing '{}' on the command line, where any user can read it; pass it on standard input, or use password_script or password_file",
-                param.name
+                p.name
             )));
         }
-        let value = match (inline, param.kind) {
-            (Some(v), _) => v,
-            (None, Kind::Boolean) => "1".to_string(),
-            (None, _) => {
-                let v = args
-                    .get(i)
-                    .ok_or_else(|| ArgError(format!("option '{}' needs a value", param.name)))?;
-                i += 1;
-                v.clone()
-            }
-        };
-        req.pairs.push((param.name.to_string(), value));
+        given.extend(indices.zip(values).map(|(i, v)| (i, p.name, v.clone())));
     }
+    given.sort_by_key(|(i, _, _)| *i);
+    req.pairs = given
+        .into_iter()
+        .map(|(_, name, value)| (name.to_string(), value))
+        .collect();
     Ok(req)
+}
+
+/// clap's refusal as the one line fencing.py's users know.
+fn arg_error(decl: Decl, e: &clap::Error) -> ArgError {
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    // "--ip <ip>" → "--ip"
+    let word = arg.split_whitespace().next().unwrap_or("").to_string();
+    match e.kind() {
+        ErrorKind::UnknownArgument if word.starts_with('-') => {
+            let word = word.split_once('=').map_or(word.as_str(), |(w, _)| w);
+            ArgError(format!("unknown option '{word}'"))
+        }
+        ErrorKind::UnknownArgument => ArgError(format!("unexpected argument '{word}'")),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            let name = word.trim_start_matches('-');
+            let param = if word.starts_with("--") {
+                find(decl, &name.replace('-', "_"))
+            } else {
+                params(decl).find(|p| name.chars().next().is_some_and(|c| p.short == Some(c)))
+            };
+            ArgError(format!(
+                "option '{}' needs a value",
+                param.map_or(name, |p| p.name)
+            ))
+        }
+        _ => ArgError(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ")
+                .to_string(),
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::Param;
 
     static DECL: Decl = &[
         &Param::string("action").aliases(&["option"]).short('o'),
