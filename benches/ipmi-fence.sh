@@ -3,7 +3,8 @@
 # OpenIPMI ipmi_sim on loopback, alternating in one run: status, reboot with each agent's
 # default timing, metadata; prints medians, ratios and peak RSS, and checks in the simulator's
 # hook log that every reboot (of either agent) read power off back before switching on.
-# Targets: status >= 10x faster, metadata >= 30x faster, reboot <= 1 s, peak RSS <= 5 MiB.
+# Targets: status >= 10x faster, metadata >= 30x faster, reboot <= 1 s, peak RSS <= 5 MiB;
+# start-up (validate-all: argv parsed and checked, no device) reported beside them.
 # Then the same status and reboot pairs against pyghmi's BMC server (a second implementation
 # we did not write; suite 3 only, so ours negotiates automatically and fence_ipmilan gets
 # --cipher=3), in a venv built by tests/fixtures/ipmi/pyghmi-venv.sh under target/tmp.
@@ -80,6 +81,10 @@ echo "status (on), $ROUNDS alternating rounds x $RUNS runs:"
 bench_pair fence_bulwark_ipmi fence_ipmilan -- "${ours[@]}" -o status -- "${stock[@]}" -o status
 echo "metadata, $ROUNDS alternating rounds x $RUNS runs:"
 bench_pair fence_bulwark_ipmi fence_ipmilan -- "${ours[@]}" -o metadata -- "${stock[@]}" -o metadata
+# Start-up alone: the command line parsed (clap, from the declaration) and every parameter
+# validated, no device contacted.
+echo "start-up (validate-all from the command line), $ROUNDS alternating rounds x $RUNS runs:"
+bench_pair fence_bulwark_ipmi fence_ipmilan -- "${ours[@]}" -o validate-all -- "${stock[@]}" -o validate-all
 # A reboot ends with power on again, so every run starts from the same state. Defaults: ours
 # polls (power_wait 0), fence_ipmilan sleeps power_wait=2 after off and after on.
 : "${REBOOT_ROUNDS:=2}" "${REBOOT_RUNS:=3}"
@@ -99,6 +104,7 @@ peak_rss "fence_bulwark_ipmi reboot" "${ours[@]}" -o reboot
 peak_rss "fence_ipmilan reboot" "${stock[@]}" -o reboot
 peak_rss "fence_bulwark_ipmi metadata" "${ours[@]}" -o metadata
 peak_rss "fence_ipmilan metadata" "${stock[@]}" -o metadata
+peak_rss "fence_bulwark_ipmi validate-all" "${ours[@]}" -o validate-all
 
 [ "${PYGHMI:-1}" = 0 ] && exit 0
 echo

@@ -55,6 +55,11 @@ echo "with a SessionService (ours logs in and out; fence_redfish stays on Basic)
 echo sessions > "$STATE/faults"
 bench_pair fence_bulwark_redfish fence_redfish -- "${ours[@]}" -o status -- "${stock[@]}" -o status
 rm -f "$STATE/faults"
+# Start-up alone: the command line parsed (clap, from the declaration) and every parameter
+# validated, no device contacted.
+echo "start-up (validate-all from the command line):"
+bench_pair fence_bulwark_redfish fence_redfish -- "${ours[@]}" -o validate-all -- "${stock[@]}" -o validate-all
+peak_rss "fence_bulwark_redfish validate-all" "${ours[@]}" -o validate-all
 peak_rss "fence_bulwark_redfish status" "${ours[@]}" -o status
 peak_rss "fence_redfish status" "${stock[@]}" -o status
 peak_rss "fence_bulwark_redfish list" "${ours[@]}" -o list
