@@ -12,7 +12,8 @@ use crate::drbd::{
     needs_pacemaker_view, promotion_score, DrbdError, DrbdStatus, DrbdTools, DrbdVersion, ExitKind,
     MasterScores, PeerPrimaryRule, Role, ScoreAction, ScorePolicy,
 };
-use crate::ocf::{promotion, ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
+use crate::ocf::promotion::Promotion;
+use crate::ocf::{ActionResult, ActionSpec, AgentSpec, Context, OcfError, OcfStatus};
 use crate::params::{parse, Decl, Param, P};
 use std::time::{Duration, Instant};
 
@@ -248,9 +249,32 @@ fn gave_up(
     OcfError::generic(format!("cannot {verb} {}: {e}{held}", cfg.local.name))
 }
 
-struct Drbd;
+/// The agent, with the programs it runs (tests substitute their own).
+struct Drbd {
+    tools: DrbdTools,
+    promotion: Promotion,
+    crm_resource: String,
+}
 
 impl Drbd {
+    fn from_env() -> Drbd {
+        Drbd {
+            tools: DrbdTools::from_env(),
+            promotion: Promotion::default(),
+            crm_resource: "crm_resource".into(),
+        }
+    }
+
+    /// Whether Pacemaker runs a promoted instance on another node (`None` when it cannot say).
+    fn pacemaker_knows_promoted_peer(&self, ctx: &Context) -> Option<bool> {
+        locate_promoted_peer(
+            &self.crm_resource,
+            &ctx.instance,
+            &local_node_name(),
+            &ctx.deadline,
+        )
+    }
+
     fn observe(
         &self,
         cfg: &Config,
@@ -270,7 +294,7 @@ impl Drbd {
         };
         let mut policy = cfg.policy;
         if needs_pacemaker_view(status, &policy) {
-            policy.pacemaker_knows_promoted_peer = pacemaker_knows_promoted_peer(ctx);
+            policy.pacemaker_knows_promoted_peer = self.pacemaker_knows_promoted_peer(ctx);
         }
         let decision = promotion_score(status, &policy);
         if decision.unfence {
@@ -279,13 +303,13 @@ impl Drbd {
         match decision.action {
             ScoreAction::Keep => {}
             ScoreAction::Set(n) => {
-                if promotion::get(ctx) != Some(n) {
+                if self.promotion.get(ctx) != Some(n) {
                     ctx.log.info(&format!(
                         "promotion score {n}: {} ({})",
                         decision.rule.describe(),
                         status.summary()
                     ));
-                    if let Err(e) = promotion::set(ctx, n) {
+                    if let Err(e) = self.promotion.set(ctx, n) {
                         ctx.log.warn(&e.reason);
                     }
                 }
@@ -294,7 +318,7 @@ impl Drbd {
                 // Deleted whatever the query says, as drbd.ocf does: a query that fails (CIB
                 // busy, timeout) must not leave this node promotable. The query only decides
                 // whether the change is worth a log line.
-                if promotion::get(ctx).is_some() {
+                if self.promotion.get(ctx).is_some() {
                     ctx.log.info(&format!(
                         "promotion score removed: {} ({})",
                         decision.rule.describe(),
@@ -326,11 +350,11 @@ impl Drbd {
         cfg.policy.promoted_max == 1
             && !f.primary
             && f.some_peer_primary
-            && pacemaker_knows_promoted_peer(ctx) != Some(true)
+            && self.pacemaker_knows_promoted_peer(ctx) != Some(true)
     }
 
     fn remove_score(&self, ctx: &Context) {
-        if let Err(e) = promotion::delete(ctx) {
+        if let Err(e) = self.promotion.delete(ctx) {
             ctx.log.debug(&e.reason);
         }
     }
@@ -420,16 +444,6 @@ impl Drbd {
     }
 }
 
-/// Whether Pacemaker runs a promoted instance on another node (`None` when it cannot say).
-fn pacemaker_knows_promoted_peer(ctx: &Context) -> Option<bool> {
-    locate_promoted_peer(
-        "crm_resource",
-        &ctx.instance,
-        &local_node_name(),
-        &ctx.deadline,
-    )
-}
-
 impl crate::ocf::ResourceAgent for Drbd {
     type Config = Config;
 
@@ -461,7 +475,7 @@ impl crate::ocf::ResourceAgent for Drbd {
             .map_err(OcfError::configured)?;
         }
         Ok(Config {
-            local: LocalResource::new(resource, DrbdTools::from_env().with_config(&drbdconf)),
+            local: LocalResource::new(resource, self.tools.clone().with_config(&drbdconf)),
             drbdconf,
             policy: ScorePolicy {
                 scores,
@@ -831,7 +845,7 @@ impl crate::ocf::ResourceAgent for Drbd {
             return Ok(OcfStatus::Success);
         };
         let name = name.as_str();
-        let tools = DrbdTools::from_env();
+        let tools = &self.tools;
         match tools.drbdsetup(&["down", name], &ctx.deadline) {
             Ok(_) => Ok(OcfStatus::Success),
             Err(e)
@@ -851,7 +865,7 @@ impl crate::ocf::ResourceAgent for Drbd {
 
 /// The agent\'s entry point.
 pub fn main() -> ! {
-    crate::ocf::run(Drbd)
+    crate::ocf::run(Drbd::from_env())
 }
 
 #[cfg(test)]
@@ -861,7 +875,7 @@ mod tests {
     #[test]
     fn configure_reads_every_declared_parameter() {
         let unread = crate::agents::testing::ocf_unread(
-            &Drbd,
+            &Drbd::from_env(),
             &[("drbd_resource", "r0")],
             &[
                 ("clone_max", "2"),
@@ -872,5 +886,210 @@ mod tests {
             ],
         );
         assert!(unread.is_empty(), "{unread:?}");
+    }
+
+    /// A node whose DRBD tools and cluster tools are scripts in a directory of its own: the
+    /// resource's state is a file naming one of the committed events2 fixtures, `drbdadm
+    /// secondary` refuses as often as `refuse` says, `crm_attribute` keeps the score in a file,
+    /// and every call is logged.
+    struct Rig {
+        dir: std::path::PathBuf,
+        agent: Drbd,
+    }
+
+    impl Rig {
+        fn new(name: &str, state: &str, refuse: u32) -> Rig {
+            use std::os::unix::fs::PermissionsExt;
+            let dir =
+                std::env::temp_dir().join(format!("bulwark-drbd-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/drbd");
+            let d = dir.display();
+            let tool = |name: &str, body: String| {
+                let p = dir.join(name);
+                std::fs::write(&p, format!("#!/bin/sh\nD={d}\n{body}\n")).unwrap();
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+                p
+            };
+            let drbdsetup = tool(
+                "drbdsetup",
+                format!(
+                    r#"echo "drbdsetup $*" >> $D/calls
+case "$1" in
+  events2) cat "{fixtures}/events2-$(cat $D/state).txt" ;;
+  down) echo down > $D/state ;;
+esac"#
+                ),
+            );
+            let drbdadm = tool(
+                "drbdadm",
+                r#"[ "$1" = -c ] && shift 2
+echo "drbdadm $*" >> $D/calls
+case "$1" in
+  secondary)
+    n=$(cat $D/refuse)
+    if [ "$n" -gt 0 ]; then
+      echo $((n - 1)) > $D/refuse
+      echo "r0: State change failed: (-12) Device is held open by someone" >&2
+      exit 11
+    fi
+    echo connected-secondary > $D/state ;;
+  down) echo down > $D/state ;;
+  sh-dev) echo /dev/drbd0 ;;
+esac"#
+                    .to_string(),
+            );
+            let crm_attribute = tool(
+                "crm_attribute",
+                r#"echo "crm_attribute $*" >> $D/calls
+case "$*" in
+  *-G*) [ -f $D/score ] && cat $D/score || exit 6 ;;
+  *-D*) rm -f $D/score ;;
+  *-v*) echo "$5" > $D/score ;;
+esac"#
+                    .to_string(),
+            );
+            let crm_resource = tool("crm_resource", "exit 1".into());
+            std::fs::write(
+                dir.join("proc_drbd"),
+                "version: 9.2.2 (api:2/proto:86-121)\n",
+            )
+            .unwrap();
+            std::fs::write(dir.join("state"), format!("{state}\n")).unwrap();
+            std::fs::write(dir.join("refuse"), format!("{refuse}\n")).unwrap();
+            std::fs::write(dir.join("calls"), "").unwrap();
+            let tools = DrbdTools {
+                drbdadm,
+                drbdsetup,
+                proc_drbd: dir.join("proc_drbd"),
+                ..DrbdTools::default()
+            };
+            let agent = Drbd {
+                tools,
+                promotion: Promotion {
+                    crm_attribute: crm_attribute.clone(),
+                },
+                crm_resource: crm_resource.to_string_lossy().into_owned(),
+            };
+            Rig { dir, agent }
+        }
+
+        fn ctx(&self, action: crate::ocf::Action, seconds: u64) -> Context {
+            let conf = self.dir.join("drbd.conf");
+            let conf = conf.to_string_lossy().into_owned();
+            let (params, _) = crate::params::Values::collect(
+                PARAMS,
+                [("drbd_resource", "r0"), ("drbdconf", conf.as_str())],
+            );
+            Context {
+                action,
+                params,
+                meta: crate::ocf::Meta::from_vars(
+                    [
+                        ("clone_max", "2"),
+                        ("clone_node_max", "1"),
+                        ("promoted_max", "1"),
+                        ("promoted_node_max", "1"),
+                        ("notify", "true"),
+                    ]
+                    .map(|(k, v)| (format!("OCF_RESKEY_CRM_meta_{k}"), v.to_string())),
+                ),
+                deadline: Deadline::after(Duration::from_secs(seconds)),
+                log: crate::log::Logger::silent(),
+                instance: "r0:0".into(),
+            }
+        }
+
+        fn run(&self, action: crate::ocf::Action, seconds: u64) -> ActionResult {
+            use crate::ocf::ResourceAgent;
+            let ctx = self.ctx(action.clone(), seconds);
+            let cfg = self.agent.configure(&ctx).expect("configured");
+            match action {
+                crate::ocf::Action::Demote => self.agent.demote(&cfg, &ctx),
+                crate::ocf::Action::Stop => self.agent.stop(&cfg, &ctx),
+                other => panic!("{other:?}"),
+            }
+        }
+
+        fn calls(&self) -> Vec<String> {
+            std::fs::read_to_string(self.dir.join("calls"))
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect()
+        }
+
+        fn file(&self, name: &str) -> Option<String> {
+            std::fs::read_to_string(self.dir.join(name))
+                .ok()
+                .map(|s| s.trim().to_string())
+        }
+    }
+
+    impl Drop for Rig {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn demote_retries_a_refused_secondary_until_drbd_accepts_and_scores_what_it_leaves() {
+        let rig = Rig::new("demote", "disconnected-primary", 2);
+        assert_eq!(
+            rig.run(crate::ocf::Action::Demote, 20),
+            Ok(OcfStatus::Success)
+        );
+        let calls = rig.calls();
+        let secondaries = calls
+            .iter()
+            .filter(|c| *c == "drbdadm secondary r0")
+            .count();
+        assert_eq!(secondaries, 3, "{calls:?}");
+        assert_eq!(rig.file("state").as_deref(), Some("connected-secondary"));
+        // The score of the Secondary it became is set by the demote itself.
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("crm_attribute --promotion -l reboot -v ")),
+            "{calls:?}"
+        );
+        assert!(rig.file("score").is_some());
+    }
+
+    #[test]
+    fn demote_that_drbd_keeps_refusing_fails_before_the_deadline_with_drbds_reason() {
+        let rig = Rig::new("demote-refused", "disconnected-primary", 1000);
+        let started = std::time::Instant::now();
+        let e = rig.run(crate::ocf::Action::Demote, 4).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(e.status, OcfStatus::ErrGeneric);
+        assert!(
+            e.reason.starts_with("cannot demote r0: ") && e.reason.contains("held open"),
+            "{}",
+            e.reason
+        );
+        assert_eq!(rig.file("state").as_deref(), Some("disconnected-primary"));
+    }
+
+    #[test]
+    fn stop_takes_a_primary_down_through_secondary_and_removes_the_score() {
+        let rig = Rig::new("stop", "disconnected-primary", 0);
+        std::fs::write(rig.dir.join("score"), "10000\n").unwrap();
+        assert_eq!(
+            rig.run(crate::ocf::Action::Stop, 20),
+            Ok(OcfStatus::Success)
+        );
+        let drbd: Vec<String> = rig
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("drbdadm") && !c.contains("sh-dev"))
+            .collect();
+        // Secondary first, then down (repeated once DRBD reads down: harmless, and the
+        // resource is certainly down).
+        assert_eq!(drbd[..2], ["drbdadm secondary r0", "drbdadm down r0"]);
+        assert!(drbd[2..].iter().all(|c| c == "drbdadm down r0"), "{drbd:?}");
+        assert_eq!(rig.file("state").as_deref(), Some("down"));
+        assert_eq!(rig.file("score"), None, "the score is removed");
     }
 }
