@@ -1,6 +1,6 @@
 //! The local side of the `drbd` agent: one DRBD resource on this node, read and changed
 //! through [`DrbdTools`], plus the pure checks and decisions the agent's actions make.
-//! No exit codes here: `src/bin/drbd.rs` maps these results onto OCF's.
+//! No exit codes here: the agent (`crate::agents::drbd`) maps these results onto OCF's.
 //!
 //! Reading state is cheap on purpose (monitor runs every half minute on every node): the
 //! kernel's DRBD version comes from `/proc/drbd` (a file read, no `drbdadm --version`

@@ -297,11 +297,11 @@ fn build_request(
     log: Logger,
 ) -> Result<Request, FenceError> {
     let plugs: Vec<String> = if spec.multi_outlet {
+        // Never empty: a blank separator reads as the default (see `params`).
         let sep = PLUG_SEPARATOR.get(&values)?;
-        let sep = if sep.is_empty() { "," } else { &sep };
         PLUG.get(&values)?
             .map(|p| {
-                p.split(sep)
+                p.split(sep.as_str())
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
@@ -390,7 +390,6 @@ fn act<A: FenceAgent>(
         }
         FenceAction::List | FenceAction::ListStatus => {
             let sep = SEPARATOR.get(&req.values)?;
-            let sep = if sep.is_empty() { "," } else { &sep };
             for o in sw.list(req.deadline)? {
                 if req.action == FenceAction::List {
                     let _ = writeln!(out, "{}{sep}{}", o.id, o.alias);

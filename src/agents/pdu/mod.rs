@@ -737,4 +737,79 @@ mod tests {
             .collect();
         assert_eq!(privacy.len(), PrivProtocol::NAMES.len());
     }
+
+    fn request(stdin: &str) -> Result<Request, FenceError> {
+        let decl = fence::declaration(&SPEC);
+        let base = "ip=127.0.0.1\nplug=1\naction=status\n";
+        fence::runtime::check_request(&Pdu, decl, &[], &format!("{base}{stdin}"))
+    }
+
+    /// One rule decides which secrets a request needs, for validate-all and for the run: the
+    /// community may come from the login password's sources, SNMPv3 names what it misses.
+    #[test]
+    fn credentials_are_planned_once_and_read_from_their_sources() {
+        let dir = std::env::temp_dir().join(format!("bulwark-pdu-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "from-file\nsecond line\n").unwrap();
+        let file = file.display();
+
+        let req = request(&format!("password_file={file}\n")).unwrap();
+        assert_eq!(
+            credential_plan(&req).unwrap(),
+            CredentialPlan::Community(SnmpVersion::V2c)
+        );
+        match credentials(&req).unwrap() {
+            Credentials::V2c { community } => assert_eq!(community.expose(), b"from-file"),
+            other => panic!("{other:?}"),
+        }
+        // A community on stdin wins over every password source; a blank one is no community.
+        let req = request(&format!(
+            "community=c1\npassword_file={file}\nsnmp_version=1\n"
+        ))
+        .unwrap();
+        match credentials(&req).unwrap() {
+            Credentials::V1 { community } => assert_eq!(community.expose(), b"c1"),
+            other => panic!("{other:?}"),
+        }
+        let e = request("community=\n").err().map(|e| e.reason);
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.starts_with("parameter 'community' is required")),
+            "{e:?}"
+        );
+        // SNMPv3: the level follows the secrets, and what it needs is named.
+        let v3 = "snmp_version=3\nusername=u\npassword=p\nsnmp_priv_passwd=q\n";
+        let e = request(v3).err().map(|e| e.reason);
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("authPriv needs snmp_auth_prot")),
+            "{e:?}"
+        );
+        let req = request(&format!("{v3}snmp_auth_prot=sha\nsnmp_priv_prot=aes\n")).unwrap();
+        match credentials(&req).unwrap() {
+            Credentials::V3(user) => {
+                assert_eq!(user.name, "u");
+                assert_eq!(
+                    user.auth.map(|(_, s)| s.expose().to_vec()),
+                    Some(b"p".to_vec())
+                );
+                assert_eq!(
+                    user.privacy.map(|(_, s)| s.expose().to_vec()),
+                    Some(b"q".to_vec())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e =
+            request("snmp_version=3\nusername=u\nsnmp_sec_level=authNoPriv\nsnmp_auth_prot=MD5\n")
+                .err()
+                .map(|e| e.reason);
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("needs the authentication passphrase")),
+            "{e:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
