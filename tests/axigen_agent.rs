@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use support::{
     argv_holding, assert_refused, exit_reason, free_tcp_port, output_text, overlay_exec, wait_for,
-    workspace_bin, Cluster, LabDir, Stage,
+    workspace_bin, Cluster, LabDir, RunnableBin, Stage,
 };
 
 const PASSWORD: &str = "Ax-cli-pw-7c1e9f";
@@ -44,8 +44,7 @@ impl Install {
         let data = dir.join("data");
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::fs::create_dir_all(data.join("run")).unwrap();
-        std::fs::copy(workspace_bin("axigen-standin"), &binary).unwrap();
-        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        support::copy_executable(&workspace_bin("axigen-standin"), &binary);
         std::fs::write(data.join("run/cli.pw"), format!("{PASSWORD}\n")).unwrap();
         std::fs::write(data.join("run/standin-control"), "").unwrap();
         let pw = dir.join("cli.pw");
@@ -183,12 +182,14 @@ fn assert_no_password_in(what: &str, text: &str) {
 #[test]
 fn ocf_tester_passes() {
     let ax = Install::new();
+    // ocf-tester runs the agent as `nobody` too.
+    let agent = RunnableBin::new("axigen");
     let mut cmd = Command::new("ocf-tester");
     cmd.args(["-n", "mail"]);
     for (k, v) in ax.params() {
         cmd.arg("-o").arg(format!("{k}={v}"));
     }
-    cmd.arg(workspace_bin("axigen"));
+    cmd.arg(agent.path());
     let out = support::run(&mut cmd);
     let t = output_text(&out);
     assert!(out.status.success(), "ocf-tester failed:\n{t}");

@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{exit_reason, output_text, run_within, workspace_bin, LabDir, SimNode};
+use support::{exit_reason, output_text, run_within, workspace_bin, LabDir, RunnableBin, SimNode};
 
 /// One simulated node with tools on a private PATH and a recording `crm_attribute`.
 struct Sim {
@@ -122,7 +122,8 @@ fn code(o: &Output) -> i32 {
 fn ocf_tester_passes_with_the_simulator() {
     let sim = Sim::new();
     let conf = format!("drbdconf={}", sim.root().join("drbd.conf").display());
-    let agent = workspace_bin("drbd");
+    // ocf-tester runs the agent as `nobody` too.
+    let agent = RunnableBin::new("drbd");
     let mut cmd = Command::new("ocf-tester");
     cmd.args(["-n", "mailstore"]);
     for o in [
@@ -136,7 +137,7 @@ fn ocf_tester_passes_with_the_simulator() {
     ] {
         cmd.args(["-o", o]);
     }
-    cmd.arg(&agent)
+    cmd.arg(agent.path())
         .env("PATH", sim.path_env())
         .env("DRBD_SIM_DIR", sim.root().join("node"))
         .env("BULWARK_PROC_DRBD", sim.root().join("no-proc-drbd"))
