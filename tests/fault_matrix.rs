@@ -178,8 +178,10 @@ struct Observed {
     false_fence_success: Option<String>,
     /// A promotion score > 0 or a Primary role without access to UpToDate data.
     unsafe_promotion: Option<String>,
-    /// The fault did not happen, state was left half-changed, a cross-check failed: each
-    /// makes the row a mismatch whatever the verdict.
+    /// What the row checked beside the verdict (shown on the page).
+    checks: Vec<String>,
+    /// Failed checks: the fault did not happen, state was left half-changed, a cross-check
+    /// disagrees. Each makes the row a mismatch whatever the verdict.
     problems: Vec<String>,
     /// The agent's output, for the failure message.
     output: String,
@@ -195,15 +197,26 @@ impl Observed {
             all_in_time: f.elapsed < deadline && !f.killed,
             false_fence_success: None,
             unsafe_promotion: None,
+            checks: Vec::new(),
             problems: Vec::new(),
             output: format!("stdout: {}\nstderr: {}", f.stdout.trim(), f.stderr.trim()),
         }
     }
 
-    /// Records a problem unless `ok`.
-    fn require(&mut self, ok: bool, problem: impl Into<String>) {
+    /// Records that `what`, a fact the row rests on (the fault happened, nothing was left
+    /// half-changed, an independent reading agrees), was checked; false makes it a problem.
+    fn check(&mut self, ok: bool, what: &str) {
+        self.checks.push(what.to_string());
         if !ok {
-            self.problems.push(problem.into());
+            self.problems.push(format!("failed: {what}"));
+        }
+    }
+
+    /// [`Observed::check`] with `detail` shown when it fails.
+    fn check_or(&mut self, ok: bool, what: &str, detail: String) {
+        self.checks.push(what.to_string());
+        if !ok {
+            self.problems.push(format!("failed: {what} ({detail})"));
         }
     }
 
@@ -301,6 +314,14 @@ fn exit_reason(f: &Finished) -> String {
         .to_string()
 }
 
+fn power_word(on: Option<bool>) -> &'static str {
+    match on {
+        Some(true) => "ON",
+        Some(false) => "OFF",
+        None => "unreadable",
+    }
+}
+
 /// Whether a fence run claimed something the device does not show. `power_on` is the state
 /// read independently after the run; `off_happened` says the device really switched off during
 /// it (a reboot's success rests on that). Exit 1 claims nothing.
@@ -323,11 +344,7 @@ fn false_fence_success(
             "{action} answered {:?} {:?} but the device reads {}{}",
             f.code,
             f.stdout.trim(),
-            match power_on {
-                Some(true) => "ON",
-                Some(false) => "OFF",
-                None => "nothing",
-            },
+            power_word(power_on),
             if off_happened {
                 ""
             } else {
@@ -443,8 +460,9 @@ impl IpmiRig {
     /// The verdict of one run, judged against the chassis.
     fn observe(&self, action: &str, f: &Finished) -> Observed {
         let mut o = Observed::new(f, fence_class(f), seconds(FENCE_TIMEOUT));
-        o.false_fence_success =
-            false_fence_success(action, f, self.bmc.power_on(), self.off_happened());
+        let on = self.bmc.power_on();
+        o.false_fence_success = false_fence_success(action, f, on, self.off_happened());
+        o.checks.push(format!("after: chassis {}", power_word(on)));
         o
     }
 }
@@ -461,10 +479,7 @@ fn ipmi_drop_requests() -> Observed {
     rig.proxy.faults(|f| f.drop_requests = 3);
     let f = rig.run("off", "login_timeout=10\n");
     let mut o = rig.observe("off", &f);
-    o.require(
-        rig.proxy.counts().dropped >= 3,
-        "fewer than 3 requests dropped",
-    );
+    o.check(rig.proxy.counts().dropped >= 3, "3 requests dropped");
     o
 }
 
@@ -474,14 +489,15 @@ fn ipmi_drop_control_reply() -> Observed {
     let f = rig.run("reboot", "login_timeout=10\n");
     let armed = armed.join().unwrap_or(false);
     let mut o = rig.observe("reboot", &f);
-    o.require(armed, "the power-off never reached the chassis");
-    o.require(rig.proxy.counts().dropped == 1, "no reply was dropped");
+    o.check(armed, "the chassis switched off first");
+    o.check(rig.proxy.counts().dropped == 1, "one reply dropped");
     let calls = rig.bmc.calls();
     let off = calls.iter().position(|c| c == "0x20 set power 0");
     let on = calls.iter().rposition(|c| c == "0x20 set power 1");
-    o.require(
+    o.check_or(
         matches!((off, on), (Some(a), Some(b)) if a < b),
-        format!("not off before on: {calls:?}"),
+        "off before on",
+        format!("{calls:?}"),
     );
     o
 }
@@ -493,10 +509,7 @@ fn ipmi_delay() -> Observed {
     let mut o = rig.observe("off", &f);
     // Held 300 ms each way, every exchange took at least 0.6 s: a login and a switch are
     // more than a dozen exchanges.
-    o.require(
-        f.elapsed >= Duration::from_secs(3),
-        "the delay did not show",
-    );
+    o.check(f.elapsed >= Duration::from_secs(3), "run took 3 s or more");
     o
 }
 
@@ -505,8 +518,11 @@ fn ipmi_delay_past_login() -> Observed {
     rig.proxy.faults(|f| f.delay = Duration::from_millis(2500));
     let f = rig.run("off", "login_timeout=2\n");
     let mut o = rig.observe("off", &f);
-    o.require(rig.bmc.power_on() == Some(true), "the chassis was switched");
-    o.require(rig.proxy.counts().requests > 0, "nothing reached the proxy");
+    o.check(rig.bmc.power_on() == Some(true), "nothing switched");
+    o.check(
+        rig.proxy.counts().requests > 0,
+        "requests reached the proxy",
+    );
     o
 }
 
@@ -515,8 +531,8 @@ fn ipmi_silent() -> Observed {
     rig.proxy.faults(|f| f.blackhole = true);
     let f = rig.run("off", "login_timeout=2\n");
     let mut o = rig.observe("off", &f);
-    o.require(rig.proxy.counts().dropped >= 2, "nothing was dropped");
-    o.require(rig.bmc.power_on() == Some(true), "the chassis was switched");
+    o.check(rig.proxy.counts().dropped >= 2, "datagrams dropped");
+    o.check(rig.bmc.power_on() == Some(true), "nothing switched");
     o
 }
 
@@ -526,10 +542,22 @@ fn ipmi_silent_after_off() -> Observed {
     let f = rig.run("off", "login_timeout=3\npower_timeout=5\n");
     let armed = armed.join().unwrap_or(false);
     let mut o = rig.observe("off", &f);
-    o.require(armed, "the power-off never reached the chassis");
-    o.require(
+    o.check(armed, "the chassis switched off first");
+    o.check(
         rig.proxy.counts().dropped > 0,
-        "nothing was dropped after the off",
+        "datagrams dropped after the off",
+    );
+    // Each request after the login has login_timeout, not what is left of agent_timeout.
+    let waited = f
+        .stderr
+        .split(" within ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<f64>().ok());
+    o.check_or(
+        waited.is_some_and(|w| w <= 3.5),
+        "gave up after login_timeout (3 s)",
+        f.stderr.trim().to_string(),
     );
     o
 }
@@ -540,8 +568,8 @@ fn ipmi_wrong_password() -> Observed {
     let input = ipmi_input("off", rig.proxy.port, bmc::ADMIN, &wrong, "");
     let f = run_fence("fence_bulwark_ipmi", &input, None);
     let mut o = rig.observe("off", &f);
-    o.require(rig.bmc.power_on() == Some(true), "the chassis was switched");
-    o.require(!f.stderr.contains(&wrong), "the password was printed");
+    o.check(rig.bmc.power_on() == Some(true), "nothing switched");
+    o.check(!f.stderr.contains(&wrong), "password not printed");
     o
 }
 
@@ -556,7 +584,7 @@ fn ipmi_unknown_user() -> Observed {
     );
     let f = run_fence("fence_bulwark_ipmi", &input, None);
     let mut o = rig.observe("off", &f);
-    o.require(rig.bmc.power_on() == Some(true), "the chassis was switched");
+    o.check(rig.bmc.power_on() == Some(true), "nothing switched");
     o
 }
 
@@ -565,12 +593,12 @@ fn ipmi_stuck() -> Observed {
     rig.bmc.set_stuck(true);
     let f = rig.run("off", "power_timeout=2\n");
     let mut o = rig.observe("off", &f);
-    o.require(
+    o.check(
         rig.bmc
             .calls()
             .iter()
             .any(|c| c == "STUCK ignoring power 0"),
-        "the off never reached the stuck chassis",
+        "the stuck chassis ignored the off",
     );
     o
 }
@@ -580,12 +608,12 @@ fn ipmi_lagging_status() -> Observed {
     rig.bmc.set_status_lag(Some(seconds(2)));
     let f = rig.run("off", "power_timeout=10\n");
     let mut o = rig.observe("off", &f);
-    o.require(
+    o.check(
         rig.bmc
             .calls()
             .iter()
             .any(|c| c.starts_with("STALE power:1")),
-        "no stale ON reading was served",
+        "stale ON readings served",
     );
     o
 }
@@ -626,17 +654,16 @@ fn ipmi_d5(refusals: u32, agent_timeout: u64) -> Observed {
     let mut o = Observed::new(&f, fence_class(&f), seconds(agent_timeout));
     let off_happened = log.iter().any(|l| l == "cmd 00/02 [00]");
     o.false_fence_success = false_fence_success("reboot", &f, after, off_happened);
-    o.require(
-        before == Some(true),
-        "ipmitool could not read the scripted BMC",
-    );
-    o.require(
+    o.checks
+        .push(format!("after: chassis {} (ipmitool)", power_word(after)));
+    o.check(before == Some(true), "ipmitool reads the BMC");
+    o.check(
         after == Some(bmc.power_on()),
-        "ipmitool and the BMC disagree",
+        "ipmitool agrees with the BMC",
     );
-    o.require(
+    o.check(
         log.iter().any(|l| l == "refused power up"),
-        "no power-up was refused",
+        "power-up refused with 0xD5",
     );
     o
 }
@@ -660,10 +687,7 @@ fn ipmi_port_unreachable() -> Observed {
     let f = run_fence("fence_bulwark_ipmi", &input, None);
     let mut o = Observed::new(&f, fence_class(&f), seconds(FENCE_TIMEOUT));
     o.false_fence_success = false_fence_success("off", &f, None, false);
-    o.require(
-        f.elapsed < seconds(5),
-        "took the whole login_timeout despite the ICMP answers",
-    );
+    o.check(f.elapsed < seconds(5), "answered before login_timeout");
     o
 }
 
@@ -706,9 +730,9 @@ fn ipmi_host_unreachable() -> Observed {
     let f = run_fence("fence_bulwark_ipmi", &input, Some(client.name()));
     let mut o = Observed::new(&f, fence_class(&f), seconds(FENCE_TIMEOUT));
     o.false_fence_success = false_fence_success("status", &f, None, false);
-    o.require(
+    o.check(
         icmp_out_dest_unreachs(&router) > before,
-        "the router sent no ICMP destination unreachable",
+        "the router sent ICMP unreachable",
     );
     o
 }
@@ -730,12 +754,12 @@ fn ipmi_killed_mid_reboot() -> Observed {
     let f = rig.run("reboot", "power_timeout=15\n");
     let mut o = rig.observe("reboot", &f);
     o.earlier_run(&first, seconds(FENCE_TIMEOUT));
-    o.require(
-        mid_action,
-        "the first run was not caught between off and on",
+    o.check(mid_action, "killed between off and on");
+    o.check(first.code.is_none(), "first run killed");
+    o.check(
+        rig.bmc.power_on() == Some(true),
+        "chassis on after the re-run",
     );
-    o.require(first.code.is_none(), "the first run was not killed");
-    o.require(rig.bmc.power_on() == Some(true), "the chassis was left off");
     o
 }
 
@@ -770,10 +794,13 @@ fn pdu_observe(sim: &PduSim, action: &str, f: &Finished) -> Observed {
     let mut o = Observed::new(f, fence_class(f), seconds(FENCE_TIMEOUT));
     let on = outlet_on(sim);
     o.false_fence_success = false_fence_success(action, f, on, pdu_off_happened(sim));
+    o.checks
+        .push(format!("after: outlet {} (snmpget)", power_word(on)));
     let file = sim.state(OUTLET);
-    o.require(
+    o.check_or(
         on.is_some() && on == Some(file == "on"),
-        format!("snmpget reads {on:?}, the simulator holds {file}"),
+        "snmpget agrees with the simulator",
+        format!("snmpget {on:?}, simulator {file}"),
     );
     o
 }
@@ -793,7 +820,7 @@ fn pdu_drop_requests() -> Observed {
     proxy.faults(|f| f.drop_requests = 2);
     let f = pdu_run(proxy.port, "off", "login_timeout=10\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(proxy.counts().dropped == 2, "the requests were not dropped");
+    o.check(proxy.counts().dropped == 2, "2 requests dropped");
     o
 }
 
@@ -802,8 +829,8 @@ fn pdu_silent() -> Observed {
     proxy.faults(|f| f.blackhole = true);
     let f = pdu_run(proxy.port, "off", "login_timeout=2\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(proxy.counts().dropped > 0, "nothing was dropped");
-    o.require(sim.state(OUTLET) == "on", "the outlet was switched");
+    o.check(proxy.counts().dropped > 0, "datagrams dropped");
+    o.check(sim.state(OUTLET) == "on", "nothing switched");
     o
 }
 
@@ -816,7 +843,7 @@ fn pdu_late_answers() -> Observed {
     // snmpd is still draining the held requests: read the relay from the simulator.
     let on = sim.state(OUTLET) == "on";
     o.false_fence_success = false_fence_success("off", &f, Some(on), pdu_off_happened(&sim));
-    o.require(on, "the outlet was switched");
+    o.check(on, "nothing switched");
     o
 }
 
@@ -835,14 +862,12 @@ fn pdu_no_such_instance() -> Observed {
             .env("MIBDIRS", "/nonexistent"),
         seconds(20),
     );
-    o.require(
+    o.check_or(
         String::from_utf8_lossy(&out.stdout).contains("No Such Instance"),
-        format!(
-            "snmpget does not see noSuchInstance: {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        ),
+        "snmpget sees noSuchInstance there",
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
     );
-    o.require(!sim.log().contains(" set "), "something was switched");
+    o.check(!sim.log().contains(" set "), "nothing switched");
     o
 }
 
@@ -852,7 +877,7 @@ fn pdu_wrong_community() -> Observed {
         .replace("community=private", "community=not-the-community");
     let f = run_fence("fence_bulwark_pdu", &input, None);
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(sim.state(OUTLET) == "on", "the outlet was switched");
+    o.check(sim.state(OUTLET) == "on", "nothing switched");
     o
 }
 
@@ -861,7 +886,7 @@ fn pdu_read_only_community() -> Observed {
     let input = pdu_input(sim.port, "off", "").replace("community=private", "community=public");
     let f = run_fence("fence_bulwark_pdu", &input, None);
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(sim.state(OUTLET) == "on", "the outlet was switched");
+    o.check(sim.state(OUTLET) == "on", "nothing switched");
     o
 }
 
@@ -878,10 +903,10 @@ fn pdu_v3_wrong_auth() -> Observed {
     );
     let f = run_fence("fence_bulwark_pdu", &input, None);
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(sim.state(OUTLET) == "on", "the outlet was switched");
-    o.require(
+    o.check(sim.state(OUTLET) == "on", "nothing switched");
+    o.check(
         !f.stderr.contains("wrong-auth-pass-2"),
-        "the passphrase was printed",
+        "passphrase not printed",
     );
     o
 }
@@ -890,9 +915,9 @@ fn pdu_pending_command() -> Observed {
     let sim = PduSim::start(SimConfig::new("apc-rpdu2").env("PDU_SWITCH_DELAY", "1.5"));
     let f = pdu_run(sim.port, "off", "power_timeout=10\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(
+    o.check(
         sim.log().contains("action=off delay=1.5"),
-        "the relay did not delay the off",
+        "relay switched 1.5 s late",
     );
     o
 }
@@ -907,8 +932,8 @@ fn pdu_pending_reboot_on() -> Observed {
     // Past the pending power-on: the off must have cancelled it.
     std::thread::sleep(seconds(5));
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(sent, "snmpset could not send the reboot");
-    o.require(off_first, "the reboot never switched the outlet off");
+    o.check(sent, "snmpset sent a reboot");
+    o.check(off_first, "outlet off with its on pending");
     o
 }
 
@@ -916,7 +941,7 @@ fn pdu_slow_relay() -> Observed {
     let sim = PduSim::start(SimConfig::new("eaton-g3").env("PDU_SWITCH_DELAY", "2"));
     let f = pdu_run(sim.port, "off", "power_timeout=8\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(f.elapsed >= seconds(2), "the relay was not slow");
+    o.check(f.elapsed >= seconds(2), "run took 2 s or more");
     o
 }
 
@@ -924,9 +949,9 @@ fn pdu_relay_past_timeout() -> Observed {
     let sim = PduSim::start(SimConfig::new("apc-rpdu2").env("PDU_SWITCH_DELAY", "8"));
     let f = pdu_run(sim.port, "off", "power_timeout=2\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(
+    o.check(
         sim.log().contains("action=off delay=8.0"),
-        "the off never reached the relay",
+        "the relay got the off",
     );
     o
 }
@@ -936,9 +961,9 @@ fn pdu_relay_stuck() -> Observed {
     sim.ignore_commands(true, &[OUTLET]);
     let f = pdu_run(sim.port, "off", "power_timeout=2\n");
     let mut o = pdu_observe(&sim, "off", &f);
-    o.require(
+    o.check(
         sim.log().contains(&format!("ignored outlet={OUTLET}")),
-        "the off never reached the relay",
+        "the relay got the off",
     );
     o
 }
@@ -969,12 +994,9 @@ fn pdu_killed_mid_reboot() -> Observed {
     let f = pdu_run(sim.port, "reboot", "");
     let mut o = pdu_observe(&sim, "reboot", &f);
     o.earlier_run(&first, seconds(FENCE_TIMEOUT));
-    o.require(
-        mid_action,
-        "the first run was not caught between off and on",
-    );
-    o.require(first.code.is_none(), "the first run was not killed");
-    o.require(sim.state(OUTLET) == "on", "the outlet was left off");
+    o.check(mid_action, "killed between off and on");
+    o.check(first.code.is_none(), "first run killed");
+    o.check(sim.state(OUTLET) == "on", "outlet on after the re-run");
     o
 }
 
@@ -1016,7 +1038,7 @@ fn axigen_crash() -> Observed {
     let crashed = wait_for(seconds(10), || ax.processes().is_empty());
     let f = axigen_run(&ax, "monitor", &ax.params(), 0, 10_000).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(crashed, "the stand-in did not crash");
+    o.check(crashed, "stand-in crashed");
     o
 }
 
@@ -1030,9 +1052,9 @@ fn axigen_hung(kind: &str, critical: bool) -> Observed {
     };
     let f = axigen_run(&ax, "monitor", &params, 10, 10_000).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(
+    o.check(
         exit_reason(&f).contains(&format!("{kind} listener")),
-        "the reason names another listener",
+        "reason names the listener",
     );
     o
 }
@@ -1052,9 +1074,9 @@ fn axigen_ignores_sigterm() -> Observed {
     std::thread::sleep(Duration::from_millis(300));
     let f = axigen_run(&ax, "stop", &ax.with(&[("stop_timeout", "1")]), 0, 0).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(ax.processes().is_empty(), "processes left after stop");
+    o.check(ax.processes().is_empty(), "no process left");
     let log = std::fs::read_to_string(ax.log()).unwrap_or_default();
-    o.require(log.contains("SIGKILL"), "stop never needed SIGKILL");
+    o.check(log.contains("SIGKILL"), "SIGKILL was needed");
     o
 }
 
@@ -1063,9 +1085,9 @@ fn axigen_cli_refuses_login() -> Observed {
     ax.control("refuse-login\n");
     let f = axigen_run(&ax, "monitor", &ax.params(), 20, 10_000).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(
+    o.check(
         !f.stderr.contains(support::axigen::PASSWORD),
-        "the CLI password was printed",
+        "password not printed",
     );
     o
 }
@@ -1078,13 +1100,13 @@ fn axigen_orphan() -> Observed {
     let f = axigen_run(&ax, "stop", &ax.params(), 0, 0).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.earlier_run(&started, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(started.code == Some(0), "start failed");
-    o.require(orphaned, "no orphan appeared");
-    o.require(ax.processes().is_empty(), "processes left after stop");
+    o.check(started.code == Some(0), "start succeeded");
+    o.check(orphaned, "an orphan appeared");
+    o.check(ax.processes().is_empty(), "no process left");
     let [smtp, ..] = ax.ports;
-    o.require(
+    o.check(
         std::net::TcpListener::bind(("127.0.0.1", smtp)).is_ok(),
-        "the SMTP port is still bound",
+        "ports free",
     );
     o
 }
@@ -1103,19 +1125,18 @@ fn axigen_killed_mid_start() -> Observed {
     let f = axigen_run(&ax, "start", &ax.params(), 0, 0).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.earlier_run(&first, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(
-        mid_action,
-        "the first start was not caught waiting for the server",
-    );
+    o.check(mid_action, "killed while waiting for the server");
     let now = ax.processes();
-    o.require(
+    o.check_or(
         now.supervisor.is_some() && now.supervisor_has_workers() && now.strays.is_empty(),
-        format!("not one clean server after the re-run: {now:?}"),
+        "one server after the re-run",
+        format!("{now:?}"),
     );
     let m = axigen_run(&ax, "monitor", &ax.params(), 10, 10_000).wait(RUN_LIMIT);
-    o.require(
+    o.check_or(
         m.code == Some(0),
-        format!("monitor after the re-run: {m:?}"),
+        "monitor 0 after the re-run",
+        format!("{m:?}"),
     );
     o
 }
@@ -1133,12 +1154,13 @@ fn axigen_killed_mid_stop() -> Observed {
     let f = axigen_run(&ax, "stop", &ax.with(&[("stop_timeout", "1")]), 0, 0).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.earlier_run(&first, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(mid_action, "the first stop was not caught mid-way");
-    o.require(ax.processes().is_empty(), "processes left after the re-run");
+    o.check(mid_action, "killed during the graceful wait");
+    o.check(ax.processes().is_empty(), "no process left");
     let m = axigen_run(&ax, "monitor", &ax.params(), 0, 10_000).wait(RUN_LIMIT);
-    o.require(
+    o.check_or(
         m.code == Some(7),
-        format!("monitor after the re-run: {m:?}"),
+        "monitor 7 after the re-run",
+        format!("{m:?}"),
     );
     o
 }
@@ -1207,8 +1229,8 @@ fn axigen_full_logfile() -> Observed {
         .env("HA_LOGFILE", disk.logfile());
     let f = GroupRun::spawn(&mut cmd, None).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(disk.is_full(), "the log disk was not full");
-    o.require(ax.processes().supervisor.is_some(), "no server after start");
+    o.check(disk.is_full(), "log disk full");
+    o.check(ax.processes().supervisor.is_some(), "server running");
     o
 }
 
@@ -1279,6 +1301,7 @@ fn drbd_observe(sim: &AgentSim, f: &Finished, ms: u64, uptodate_access: bool) ->
         .and_then(|s| s.parse::<i64>().ok())
         .is_some_and(|s| s > 0);
     let role = sim.node.role();
+    o.checks.push(format!("after: role {role}"));
     if !uptodate_access && (positive || role == "Primary") {
         o.unsafe_promotion = Some(format!(
             "role {role}, score {score:?} without access to UpToDate data"
@@ -1350,12 +1373,9 @@ fn drbd_hung(action: &str, ms: u64) -> Observed {
     let f = run.wait(RUN_LIMIT);
     sim.node.flag("hang", false);
     let mut o = drbd_observe(&sim, &f, ms, true);
-    o.require(sim.node.role() == "Secondary", "promoted while DRBD hung");
+    o.check(sim.node.role() == "Secondary", "still Secondary");
     let left = support::group::group_members(pgid);
-    o.require(
-        left.is_empty(),
-        format!("hung helpers left behind: {left:?}"),
-    );
+    o.check_or(left.is_empty(), "no helper left", format!("{left:?}"));
     o
 }
 
@@ -1414,10 +1434,10 @@ fn drbd_crm_attribute_hangs() -> Observed {
     let ms = 6000;
     let f = drbd_run(&sim, "monitor", ms, Some(ns.name())).wait(RUN_LIMIT);
     let mut o = drbd_observe(&sim, &f, ms, true);
-    o.require(listening, "the silent CIB did not start");
-    o.require(
+    o.check(listening, "silent CIB listening");
+    o.check(
         std::fs::read_to_string(&log).is_ok_and(|s| s.contains("accepted")),
-        "crm_attribute never connected to the silent CIB",
+        "crm_attribute connected to it",
     );
     o
 }
@@ -1437,12 +1457,9 @@ fn drbd_killed_mid_promote() -> Observed {
     let f = drbd_run(&sim, "promote", OCF_TIMEOUT_MS, None).wait(RUN_LIMIT);
     let mut o = drbd_observe(&sim, &f, OCF_TIMEOUT_MS, true);
     o.earlier_run(&first, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(mid_action, "the first promote was not caught in drbdsetup");
-    o.require(
-        left.is_empty(),
-        format!("helpers survived the kill: {left:?}"),
-    );
-    o.require(sim.node.role() == "Primary", "not Primary after the re-run");
+    o.check(mid_action, "killed inside drbdsetup");
+    o.check_or(left.is_empty(), "no helper left", format!("{left:?}"));
+    o.check(sim.node.role() == "Primary", "Primary after the re-run");
     o
 }
 
@@ -1498,8 +1515,8 @@ fn vip_carrier_lost() -> Observed {
     let f = vip_run(&node, "monitor", &env, true).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.earlier_run(&started, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(started.code == Some(0), "start failed");
-    o.require(lost, "the carrier did not go");
+    o.check(started.code == Some(0), "start succeeded");
+    o.check(lost, "carrier gone");
     o
 }
 
@@ -1514,9 +1531,9 @@ fn vip_start_no_carrier() -> Observed {
     ];
     let f = vip_run(&node, "start", &env, false).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(
+    o.check(
         addr_lines(&node, "eth0", "10.98.41.1").is_empty(),
-        "the address was added anyway",
+        "address not added",
     );
     o
 }
@@ -1530,9 +1547,9 @@ fn vip_nic_missing() -> Observed {
     ];
     let f = vip_run(&node, "start", &env, false).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(
+    o.check(
         !node.ip_ok(&["-o", "addr", "show"]).contains("10.98.42.1"),
-        "the address was added somewhere",
+        "address not added",
     );
     o
 }
@@ -1548,7 +1565,7 @@ fn vip_dad_failure() -> Observed {
     let f = vip_run(&node, "start", &env, false).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     let left = addr_lines(&node, "eth0", "fd00:98:43::7");
-    o.require(left.is_empty(), format!("the duplicate was left: {left:?}"));
+    o.check_or(left.is_empty(), "duplicate removed", format!("{left:?}"));
     o
 }
 
@@ -1564,13 +1581,13 @@ fn vip_ipv4_taken() -> Observed {
     ];
     let f = vip_run(&node, "start", &env, false).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(
+    o.check(
         addr_lines(&node, "eth0", "10.98.44.5").len() == 1,
-        "the address is not on the node",
+        "address on the node",
     );
-    o.require(
+    o.check(
         addr_lines(&peer, "eth0", "10.98.44.5").len() == 1,
-        "the other host does not hold the address",
+        "the other host holds it too",
     );
     o
 }
@@ -1591,11 +1608,12 @@ fn vip_killed_mid_start() -> Observed {
     let f = vip_run(&node, "start", &env, false).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.earlier_run(&first, Duration::from_millis(OCF_TIMEOUT_MS));
-    o.require(mid_action, "the first start was not caught during DAD");
+    o.check(mid_action, "killed during DAD");
     let now = addr_lines(&node, "eth0", addr);
-    o.require(
+    o.check_or(
         now.len() == 1 && !now[0].contains("tentative") && !now[0].contains("dadfailed"),
-        format!("not one settled address after the re-run: {now:?}"),
+        "one settled address after the re-run",
+        format!("{now:?}"),
     );
     o
 }
@@ -1617,10 +1635,10 @@ fn vip_full_logfile() -> Observed {
     }
     let f = GroupRun::spawn(&mut cmd, None).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
-    o.require(disk.is_full(), "the log disk was not full");
-    o.require(
+    o.check(disk.is_full(), "log disk full");
+    o.check(
         addr_lines(&node, "eth0", "10.98.46.1").len() == 1,
-        "the address is not on the node",
+        "address on the node",
     );
     o
 }
@@ -1670,6 +1688,7 @@ fn run_row(fault: &Fault) -> Observed {
                 all_in_time: true,
                 false_fence_success: None,
                 unsafe_promotion: None,
+                checks: Vec::new(),
                 problems: vec![format!("set-up failed: {msg}")],
                 output: String::new(),
             }
@@ -1745,7 +1764,9 @@ fn render(rows: &[Row], wall: Duration) -> String {
          `agent_timeout` for fence agents, the operation timeout for OCF agents.\n\n\
          A fence success is checked against the device read independently (the simulated\n\
          chassis' power, the outlet through net-snmp's `snmpget`); a DRBD node without access to\n\
-         UpToDate data must end with no positive promotion score and not Primary.\n"
+         UpToDate data must end with no positive promotion score and not Primary. The *checked*\n\
+         column lists what else each row verified: that the fault really happened, the device's\n\
+         state after the run, that nothing was left half-changed.\n"
     );
     let _ = writeln!(
         s,
@@ -1757,8 +1778,8 @@ fn render(rows: &[Row], wall: Duration) -> String {
     );
     let _ = writeln!(
         s,
-        "| # | fault | injected into | agent | expected | observed | time | deadline |\n\
-         |---|---|---|---|---|---|---|---|"
+        "| # | fault | injected into | agent | expected | observed | checked | time | deadline |\n\
+         |---|---|---|---|---|---|---|---|---|"
     );
     for (i, r) in rows.iter().enumerate() {
         let mut observed = r.observed_text();
@@ -1776,13 +1797,14 @@ fn render(rows: &[Row], wall: Duration) -> String {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} |",
+            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
             i + 1,
             r.fault,
             r.component,
             r.agent,
             r.expected,
             observed.replace('|', "\\|"),
+            r.observed.checks.join("; ").replace('|', "\\|"),
             secs(r.observed.elapsed),
             secs(r.observed.deadline)
         );

@@ -7,14 +7,54 @@
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How long the output pipes may stay open after the run ended: a process that escaped the
+/// group while holding them (a daemon the agent failed to detach) must not hang the test.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// One pipe being read on a thread of its own: what arrived so far, and a signal at its end.
+struct Pipe {
+    text: Arc<Mutex<Vec<u8>>>,
+    done: Receiver<()>,
+}
+
+impl Pipe {
+    fn read(mut from: impl Read + Send + 'static) -> Pipe {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let (tx, done) = channel();
+        let into = text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => into
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(());
+        });
+        Pipe { text, done }
+    }
+
+    /// What was read, waiting up to `limit` for the end of the pipe.
+    fn finish(self, limit: Duration) -> String {
+        let _ = self.done.recv_timeout(limit);
+        let text = self.text.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}
 
 /// One agent run in progress.
 pub struct GroupRun {
     child: Child,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+    stdout: Option<Pipe>,
+    stderr: Option<Pipe>,
     started: Instant,
     reaped: bool,
 }
@@ -53,27 +93,8 @@ impl GroupRun {
             // An agent that exits before reading its input is judged by its exit status.
             let _ = stdin.write_all(bytes);
         }
-        let reader = |pipe: Option<Box<dyn Read + Send>>| {
-            pipe.map(|mut p| {
-                std::thread::spawn(move || {
-                    let mut buf = Vec::new();
-                    let _ = p.read_to_end(&mut buf);
-                    buf
-                })
-            })
-        };
-        let stdout = reader(
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        let stderr = reader(
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
+        let stdout = child.stdout.take().map(Pipe::read);
+        let stderr = child.stderr.take().map(Pipe::read);
         GroupRun {
             child,
             stdout,
@@ -107,8 +128,8 @@ impl GroupRun {
         }
     }
 
-    /// Waits for the leader up to `limit` after spawn (then kills the group), and for the
-    /// output pipes (which a surviving group member could hold: bounded the same way).
+    /// Waits for the leader up to `limit` after spawn (then kills the group), and then for
+    /// the output pipes, up to [`DRAIN_LIMIT`].
     pub fn wait(mut self, limit: Duration) -> Finished {
         let status = self.wait_status(limit);
         let elapsed = self.started.elapsed();
@@ -120,15 +141,11 @@ impl GroupRun {
         }
         let status = status.or_else(|| self.child.wait().ok());
         self.reaped = true;
-        let join = |h: Option<JoinHandle<Vec<u8>>>| {
-            h.and_then(|h| h.join().ok())
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
-        };
+        let drain = |p: Option<Pipe>| p.map(|p| p.finish(DRAIN_LIMIT)).unwrap_or_default();
         Finished {
             code: status.and_then(|s| s.code()),
-            stdout: join(self.stdout.take()),
-            stderr: join(self.stderr.take()),
+            stdout: drain(self.stdout.take()),
+            stderr: drain(self.stderr.take()),
             elapsed,
             killed,
         }
