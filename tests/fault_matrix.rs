@@ -258,7 +258,6 @@ fn classify(text: &str) -> String {
         ("no answer from", "no answer"),
         ("no response", "no response"),
         ("authentication fail", "authentication failure"),
-        ("still reads ON", "timed out, still ON"),
         (
             "does not exist in this network namespace",
             "no such interface",
@@ -281,6 +280,15 @@ fn classify(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
         return String::new();
+    }
+    // A timeout's verdict is the timeout; what follows it (the last reading, the error of a
+    // poll cut short) is its detail.
+    if text.starts_with("timed out") {
+        return if text.contains("still reads ON") {
+            "timed out, still ON".into()
+        } else {
+            "timed out".into()
+        };
     }
     for (needle, class) in RULES {
         if text.contains(needle) {
