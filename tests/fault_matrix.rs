@@ -148,6 +148,7 @@ fn faults() -> Vec<Fault> {
         f("crm_attribute failing (no CIB), local disk Outdated", "Pacemaker crm_attribute, no CIB; DRBD simulator", "drbd promote", (1, "no UpToDate data; score not stored: crm_attribute failed"), drbd_crm_attribute_fails_outdated),
         f("crm_attribute hung (CIB accepts, never answers)", "Pacemaker crm_attribute, silent CIB socket; DRBD simulator", "drbd monitor", (0, "score not stored: crm_attribute timed out"), drbd_crm_attribute_hangs),
         f("SIGKILL mid-promote (drbdsetup hung), then re-run", DRBD_SIM, "drbd promote", (0, "score 10000"), drbd_killed_mid_promote),
+        f("HA_LOGFILE on a full disk", "tmpfs filled to the last block; DRBD simulator", "drbd promote", (0, "score 10000"), drbd_full_logfile),
         // --- VIP (ocf:bulwark:vip) ------------------------------------------------------
         f("NIC loses carrier", NETNS, "vip monitor", (1, "no carrier"), vip_carrier_lost),
         f("NIC without carrier at start", NETNS, "vip start", (5, "no carrier"), vip_start_no_carrier),
@@ -1206,6 +1207,11 @@ impl FullDisk {
         self.mount.join("ha.log")
     }
 
+    /// The agent opened its log there (and could write nothing into it).
+    fn log_attempted(&self) -> bool {
+        std::fs::metadata(self.logfile()).is_ok_and(|m| m.len() == 0)
+    }
+
     /// Writing a line really fails with "no space".
     fn is_full(&self) -> bool {
         use std::io::Write;
@@ -1238,6 +1244,7 @@ fn axigen_full_logfile() -> Observed {
     let f = GroupRun::spawn(&mut cmd, None).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.check(disk.is_full(), "log disk full");
+    o.check(disk.log_attempted(), "the agent opened its log there");
     o.check(ax.processes().supervisor.is_some(), "server running");
     o
 }
@@ -1471,6 +1478,19 @@ fn drbd_killed_mid_promote() -> Observed {
     o
 }
 
+fn drbd_full_logfile() -> Observed {
+    let disk = FullDisk::new();
+    let sim = drbd_started();
+    let mut cmd = sim.command("promote", &[], &[("timeout", &OCF_TIMEOUT_MS.to_string())]);
+    cmd.env("HA_LOGFILE", disk.logfile()).env("HA_debug", "1");
+    let f = GroupRun::spawn(&mut cmd, None).wait(RUN_LIMIT);
+    let mut o = drbd_observe(&sim, &f, OCF_TIMEOUT_MS, true);
+    o.check(disk.is_full(), "log disk full");
+    o.check(disk.log_attempted(), "the agent opened its log there");
+    o.check(sim.node.role() == "Primary", "Primary");
+    o
+}
+
 // ------------------------------------------------------------------------------------------
 // VIP rows
 // ------------------------------------------------------------------------------------------
@@ -1644,6 +1664,7 @@ fn vip_full_logfile() -> Observed {
     let f = GroupRun::spawn(&mut cmd, None).wait(RUN_LIMIT);
     let mut o = ocf_observe(&f, OCF_TIMEOUT_MS);
     o.check(disk.is_full(), "log disk full");
+    o.check(disk.log_attempted(), "the agent opened its log there");
     o.check(
         addr_lines(&node, "eth0", "10.98.46.1").len() == 1,
         "address on the node",
