@@ -1848,11 +1848,11 @@ const NOT_HERE: &str = "
 
 - **Axigen** cannot be installed in the test lab: its rows run against the stand-in
   (`tests/doubles/axigen_standin.rs`), which imitates Axigen's documented process tree,
-  greetings and CLI, and is itself checked by `tests/axigen_standin.rs`.
+  greetings and CLI (`tests/axigen_standin.rs` exercises it).
 - **DRBD**: the kernel module is not available to the test machine, so its rows use the DRBD
-  simulator (`tests/doubles/drbd_sim.rs`), whose `events2`/`status` output is compared
-  byte for byte with drbd-utils' format strings and whose verdicts `tests/drbd_differential.rs`
-  compares with LINBIT's own agent. The real module runs in `tests/drbd_vm.rs` (opt-in VMs).
+  simulator (`tests/doubles/drbd_sim.rs`), whose output `tests/drbd_sim.rs` compares byte for
+  byte with committed fixtures and which LINBIT's own `ocf:linbit:drbd` monitors there and in
+  `tests/drbd_differential.rs`. The real module runs in `tests/drbd_vm.rs` (opt-in VMs).
   The promotion score of those rows is kept by a recording `crm_attribute` stand-in, since a
   reboot-lifetime attribute needs a running Pacemaker; the `crm_attribute` fault rows use
   Pacemaker's own tool, failing (no CIB in the namespace) or hanging (a CIB socket that
