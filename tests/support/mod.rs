@@ -11,11 +11,17 @@
 //!   `/usr/sbin` and `/usr/lib/ocf/resource.d`; [`overlay_exec`] runs one command that sees them.
 //! - [`Cluster`]: one or two real Corosync + Pacemaker nodes, each in its own network, mount,
 //!   UTS and PID namespaces, started with the scripts in `crm-examples/lab/`.
+//! - [`group::GroupRun`]: an agent run in a process group of its own, killable as a whole the
+//!   way Pacemaker kills an operation that overran.
+//! - [`axigen::Install`] and [`drbd_sim::AgentSim`]: one Axigen stand-in installation and one
+//!   simulated DRBD node for running those agents directly.
 #![allow(dead_code)]
 
 pub mod argv;
+pub mod axigen;
 pub mod cluster;
 pub mod drbd_sim;
+pub mod group;
 pub mod netns;
 pub mod stage;
 
