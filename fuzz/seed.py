@@ -136,3 +136,37 @@ for o, v in [("1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.3", integer(1)),
              ("1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.9", bytes([0x81, 0]))]:
     put("snmp_outlet", response([(o, v)]))
     put("snmp_outlet", response([(o, v)], version=0))
+
+# Redfish replies, shaped as DMTF's schema and the public mockups lay them out (service root,
+# Systems collection with inline members, ComputerSystem with its Reset action, ActionInfo,
+# Task, error document) and the emulator's variants (transitional and null PowerState).
+system = {"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "Name": "node-a", "PowerState": "On",
+          "Actions": {"#ComputerSystem.Reset": {
+              "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+              "ResetType@Redfish.AllowableValues": ["On", "ForceOff", "GracefulShutdown",
+                                                    "ForceRestart", "PushPowerButton"],
+              "@Redfish.ActionInfo": "/redfish/v1/Systems/1/ResetActionInfo"}}}
+redfish_docs = [
+    {"@odata.id": "/redfish/v1/", "RedfishVersion": "1.6.0", "Systems": {"@odata.id": "/redfish/v1/Systems"},
+     "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
+     "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}},
+    {"@odata.id": "/redfish/v1/Systems", "Members@odata.count": 2,
+     "Members": [{"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "Name": "node-a"},
+                 {"@odata.id": "/redfish/v1/Systems/2", "Id": "2", "Name": "node-a"}]},
+    system,
+    dict(system, PowerState="Off"),
+    dict(system, PowerState="PoweringOff"),
+    dict(system, PowerState=None),
+    {"@odata.id": "/redfish/v1/Systems/1/ResetActionInfo", "Parameters": [
+        {"Name": "ResetType", "Required": True, "DataType": "String",
+         "AllowableValues": ["On", "GracefulShutdown", "PushPowerButton"]}]},
+    {"@odata.id": "/redfish/v1/TaskService/Tasks/7", "TaskState": "Exception", "TaskStatus": "Critical",
+     "Messages": [{"Message": "The reset was rejected."}]},
+    {"@odata.id": "/redfish/v1/TaskService/Tasks/8", "TaskState": "Completed", "TaskStatus": "OK"},
+    {"error": {"code": "Base.1.8.GeneralError", "message": "A general error has occurred.",
+               "@Message.ExtendedInfo": [{"MessageId": "Base.1.8.ResourceInUse",
+                                          "Message": "The change could not be made: resource in use."}]}},
+]
+for d in redfish_docs:
+    put("redfish", json.dumps(d))
+put("redfish", "[2001:db8::7]:8443")

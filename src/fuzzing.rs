@@ -275,3 +275,61 @@ pub fn snmp_outlet(data: &[u8]) {
         }
     }
 }
+
+/// A Redfish reply body off the network (service root, collection, ComputerSystem, ActionInfo,
+/// Task or an error document) through every reader the agent uses on it: the power reading,
+/// the links it follows, the ResetType it would send, which system a plug selects, the task
+/// verdict and the BMC's error text. Invariants: only `"PowerState": "Off"` reads as off, an
+/// off is never anything but `ForceOff` or a refusal, and a selected system is the one named.
+pub fn redfish(data: &[u8]) {
+    use crate::proto::redfish::client::parse_address;
+    use crate::proto::redfish::model::{
+        action_info_allowed, choose_reset, error_text, link, members, power_reading, reset_action,
+        select_system, sessions_uri, task_state, Reading, ResetChoice, SystemInfo,
+    };
+    use serde_json::Value;
+    let body = text(data);
+    let _ = error_text(&body);
+    let _ = parse_address(&body, 443);
+    let Ok(doc) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    if let Reading::Settled(PowerState::Off) = power_reading(&doc) {
+        assert_eq!(doc.get("PowerState").and_then(Value::as_str), Some("Off"));
+    }
+    let _ = link(&doc, "Systems");
+    let _ = sessions_uri(&doc);
+    let _ = task_state(&doc);
+    let allowed_lists = [
+        reset_action(&doc).and_then(|a| a.allowed),
+        action_info_allowed(&doc),
+    ];
+    for allowed in &allowed_lists {
+        match choose_reset(PowerState::Off, allowed.as_deref()) {
+            ResetChoice::Send(t) => assert_eq!(t, "ForceOff"),
+            ResetChoice::Refuse(_) => {}
+            ResetChoice::PushWhenOff => panic!("a toggle chosen to power off"),
+        }
+        let _ = choose_reset(PowerState::On, allowed.as_deref());
+    }
+    // The collection's members, each read as the system document it links to (inline here).
+    let systems: Vec<SystemInfo> = members(&doc)
+        .iter()
+        .zip(doc["Members"].as_array().into_iter().flatten())
+        .map(|(uri, member)| SystemInfo::from_doc(uri, member))
+        .collect();
+    let mut plugs: Vec<Option<&str>> = vec![None];
+    plugs.extend(
+        systems
+            .iter()
+            .flat_map(|s| [Some(s.id.as_str()), Some(s.name.as_str())]),
+    );
+    for plug in plugs {
+        if let Ok(i) = select_system(&systems, plug) {
+            match plug {
+                None => assert_eq!(systems.len(), 1),
+                Some(p) => assert!(systems[i].id == p || systems[i].name == p),
+            }
+        }
+    }
+}

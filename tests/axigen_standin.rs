@@ -45,10 +45,13 @@ impl StandIn {
     }
 
     fn start_as(control: &str, user: Option<&str>) -> StandIn {
-        let bin = workspace_bin("axigen-standin");
         let dir = std::env::temp_dir().join(unique_name("bulwark-axigen-"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("run")).unwrap();
+        // A copy next to the data: the build tree may be closed to the service user (a clone
+        // under /root), and the tree below is opened to it.
+        let bin = dir.join("axigen-standin");
+        support::copy_executable(&workspace_bin("axigen-standin"), &bin);
         std::fs::write(dir.join("run/cli.pw"), format!("{PASSWORD}\n")).unwrap();
         std::fs::write(dir.join("run/standin-control"), control).unwrap();
         let run_as = user.map(|u| RunAs::lookup(u).unwrap());
@@ -57,6 +60,7 @@ impl StandIn {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         let dir = std::fs::canonicalize(&dir).unwrap();
+        let bin = dir.join("axigen-standin");
         let identity = Identity::new(&bin).with_cwd(&dir);
         // A port picked now may be taken before the stand-in binds it: retry with new ones.
         for _attempt in 0..3 {

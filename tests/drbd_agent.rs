@@ -5,114 +5,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{exit_reason, output_text, run_within, workspace_bin, LabDir, SimNode};
-
-/// One simulated node with tools on a private PATH and a recording `crm_attribute`.
-struct Sim {
-    dir: LabDir,
-    node: SimNode,
-}
-
-impl Sim {
-    fn new() -> Sim {
-        let dir = LabDir::new("drbd-agent");
-        let node = SimNode::new(dir.path().join("node"));
-        let s = Sim { dir, node };
-        std::fs::create_dir_all(s.root().join("bin")).unwrap();
-        let sim = workspace_bin("drbd-sim");
-        for name in ["drbdadm", "drbdsetup"] {
-            std::os::unix::fs::symlink(&sim, s.root().join("bin").join(name)).unwrap();
-        }
-        // Records every call; `-G` answers with the last value set (105 when none), as the
-        // real tool does for a missing attribute.
-        s.script(
-            "crm_attribute",
-            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/attr.log\"\ncase \"$*\" in\n*-G*) [ -f \"$d/get-fails\" ] && { echo 'Could not connect to the CIB' >&2; exit 102; }; [ -f \"$d/score\" ] || exit 105; cat \"$d/score\";;\n*-D*) rm -f \"$d/score\";;\n*-v*) echo \"$5\" > \"$d/score\";;\nesac\nexit 0\n",
-        );
-        // Prints `locate` (what Pacemaker reports) for `--locate`, as the real tool does
-        // without --quiet; fails when the test wrote none.
-        s.script(
-            "crm_resource",
-            "#!/bin/sh\nd=$(dirname \"$0\")/..\necho \"$*\" >> \"$d/crm_resource.log\"\n[ -f \"$d/locate\" ] || exit 1\ncat \"$d/locate\"\n",
-        );
-        std::fs::write(s.root().join("drbd.conf"), "resource r0 {}\n").unwrap();
-        s.node.ctl(&["up=no"]);
-        s
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn script(&self, name: &str, body: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.root().join("bin").join(name);
-        std::fs::write(&p, body).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        p
-    }
-
-    fn score(&self) -> Option<String> {
-        std::fs::read_to_string(self.root().join("score"))
-            .ok()
-            .map(|s| s.trim().to_string())
-    }
-
-    fn path_env(&self) -> String {
-        format!(
-            "{}:{}",
-            self.root().join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        )
-    }
-
-    /// The agent's environment: simulator, clone meta, parameters.
-    fn command(&self, action: &str, params: &[(&str, &str)], meta: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(workspace_bin("drbd"));
-        c.arg(action)
-            .env("PATH", self.path_env())
-            .env("DRBD_SIM_DIR", self.root().join("node"))
-            .env_remove("DRBD_SIM_PEER_DIR")
-            .env_remove("DRBD_SIM_VERSION")
-            .env("BULWARK_PROC_DRBD", self.root().join("no-proc-drbd"))
-            .env("OCF_ROOT", "/usr/lib/ocf")
-            .env("OCF_RESOURCE_INSTANCE", "mailstore")
-            .env("OCF_RESKEY_drbd_resource", "r0")
-            .env("OCF_RESKEY_drbdconf", self.root().join("drbd.conf"))
-            .env("OCF_RESKEY_CRM_meta_clone_max", "2")
-            .env("OCF_RESKEY_CRM_meta_clone_node_max", "1")
-            .env("OCF_RESKEY_CRM_meta_promoted_max", "1")
-            .env("OCF_RESKEY_CRM_meta_promoted_node_max", "1")
-            .env("OCF_RESKEY_CRM_meta_notify", "true")
-            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
-            .env("OCF_RESKEY_CRM_meta_interval", "10000");
-        for (k, v) in params {
-            c.env(format!("OCF_RESKEY_{k}"), v);
-        }
-        for (k, v) in meta {
-            if v.is_empty() {
-                c.env_remove(format!("OCF_RESKEY_CRM_meta_{k}"));
-            } else {
-                c.env(format!("OCF_RESKEY_CRM_meta_{k}"), v);
-            }
-        }
-        c
-    }
-
-    fn run(&self, action: &str, params: &[(&str, &str)], meta: &[(&str, &str)]) -> Output {
-        run_within(
-            &mut self.command(action, params, meta),
-            Duration::from_secs(60),
-        )
-    }
-
-    fn ok(&self, action: &str) -> Output {
-        self.run(action, &[], &[])
-    }
-}
+use support::sim_node::AgentSim as Sim;
+use support::{exit_reason, output_text, run_within, workspace_bin, RunnableBin};
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
@@ -122,7 +18,8 @@ fn code(o: &Output) -> i32 {
 fn ocf_tester_passes_with_the_simulator() {
     let sim = Sim::new();
     let conf = format!("drbdconf={}", sim.root().join("drbd.conf").display());
-    let agent = workspace_bin("drbd");
+    // ocf-tester runs the agent as `nobody` too.
+    let agent = RunnableBin::new("drbd");
     let mut cmd = Command::new("ocf-tester");
     cmd.args(["-n", "mailstore"]);
     for o in [
@@ -136,7 +33,7 @@ fn ocf_tester_passes_with_the_simulator() {
     ] {
         cmd.args(["-o", o]);
     }
-    cmd.arg(&agent)
+    cmd.arg(agent.path())
         .env("PATH", sim.path_env())
         .env("DRBD_SIM_DIR", sim.root().join("node"))
         .env("BULWARK_PROC_DRBD", sim.root().join("no-proc-drbd"))

@@ -153,11 +153,10 @@ fn a_chassis_stuck_on_fails_after_power_timeout_never_success() {
         assert_eq!(r.code, Some(1), "{action}: {r:?}");
         assert!(r.stdout.is_empty(), "{action}: {r:?}");
         assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
-        // Either the last reading said ON, or (on a loaded machine) the last poll was cut
-        // short by power_timeout itself; both are the timeout, neither is success.
+        // The last reading is the verdict even when (on a loaded machine) the final poll was
+        // cut short by power_timeout itself.
         assert!(
-            r.stderr.starts_with("timed out")
-                && (r.stderr.contains("still reads ON") || r.stderr.contains("waiting for OFF")),
+            r.stderr.starts_with("timed out") && r.stderr.contains("still reads ON"),
             "{action}: {r:?}"
         );
         // The off was sent and ignored; no power on followed a failed off.

@@ -15,6 +15,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("axigen", bulwark::fuzzing::axigen),
     ("rtnl", bulwark::fuzzing::rtnl),
     ("snmp_outlet", bulwark::fuzzing::snmp_outlet),
+    ("redfish", bulwark::fuzzing::redfish),
 ];
 
 fn corpus(target: &str) -> Vec<PathBuf> {

@@ -169,7 +169,7 @@ fn meta_data_works_as_nobody() {
         // ocf-tester's first step: `su nobody -s /bin/sh -c "AGENT meta-data"`.
         let stage = tempdir_world_readable();
         let dst = stage.join(&a);
-        std::fs::copy(workspace_bin(&a), &dst).unwrap();
+        support::copy_executable(&workspace_bin(&a), &dst);
         let out = Command::new("su")
             .args(["nobody", "-s", "/bin/sh", "-c"])
             .arg(format!("{} meta-data", dst.display()))

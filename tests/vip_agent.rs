@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use support::{
     assert_refused, exit_reason, output_text, overlay_exec, wait_for, workspace_bin, Cluster,
-    Netns, Stage,
+    Netns, RunnableBin, Stage,
 };
 
 /// A namespace with a veth pair `va`/`vb`, both up, so `va` has carrier.
@@ -18,14 +18,15 @@ fn vip_netns() -> Netns {
 }
 
 fn ocf_tester(ns: &Netns, opts: &[&str]) -> Output {
-    let agent = workspace_bin("vip");
+    // ocf-tester runs the agent as `nobody` too.
+    let agent = RunnableBin::new("vip");
     let mut cmd = vec!["ocf-tester", "-n", "vip"];
     for o in opts {
         cmd.push("-o");
         cmd.push(o);
     }
-    let agent = agent.to_string_lossy().into_owned();
-    cmd.push(&agent);
+    let path = agent.path().to_string_lossy().into_owned();
+    cmd.push(&path);
     ns.exec(&cmd)
 }
 

@@ -37,6 +37,7 @@ use crate::proto::ipmi::{
     Negotiated, Privilege, Session,
 };
 use crate::secret::Secret;
+use std::time::Duration;
 
 fn port_number(v: &str) -> Result<u16, String> {
     match v.trim().parse::<u16>() {
@@ -360,18 +361,38 @@ impl FenceAgent for IpmiFence {
             },
             session.privilege()
         ));
-        Ok(Box::new(BmcSwitch { session }))
+        Ok(Box::new(BmcSwitch {
+            session,
+            request_budget: req.login_timeout,
+        }))
     }
 }
 
 /// One authenticated session, reused for every step of the action (status → off → status …).
 pub struct BmcSwitch {
     pub session: Session,
+    /// What one request after the login may take, resends included: `login_timeout`, as for
+    /// the login itself and for each of the PDU agent's SNMP requests. A BMC that stops
+    /// answering mid-action then fails the fence within it, and pacemaker-fenced moves on to
+    /// the next level, instead of one unanswered Chassis Control using up agent_timeout.
+    pub request_budget: Duration,
+}
+
+impl BmcSwitch {
+    fn bound(&mut self, deadline: Deadline) {
+        self.session
+            .set_deadline(request_deadline(self.request_budget, deadline));
+    }
+}
+
+/// The deadline of one request: its budget from now, never past the action's deadline.
+fn request_deadline(budget: Duration, action: Deadline) -> Deadline {
+    Deadline::after(budget).min(action)
 }
 
 impl PowerSwitch for BmcSwitch {
     fn power_state(&mut self, _plug: &str, deadline: Deadline) -> Result<PowerState, FenceError> {
-        self.session.set_deadline(deadline);
+        self.bound(deadline);
         self.session.power_state().map_err(failure)
     }
 
@@ -381,7 +402,7 @@ impl PowerSwitch for BmcSwitch {
         state: PowerState,
         deadline: Deadline,
     ) -> Result<(), FenceError> {
-        self.session.set_deadline(deadline);
+        self.bound(deadline);
         // Power down is the hard off fencing needs; soft shutdown would let the OS decide.
         let command = match state {
             PowerState::Off => ChassisCommand::PowerDown,
@@ -391,7 +412,7 @@ impl PowerSwitch for BmcSwitch {
     }
 
     fn power_cycle(&mut self, _plug: &str, deadline: Deadline) -> Result<(), FenceError> {
-        self.session.set_deadline(deadline);
+        self.bound(deadline);
         self.session
             .chassis_control(ChassisCommand::PowerCycle)
             .map_err(failure)
@@ -418,6 +439,32 @@ mod tests {
             String::from_utf8_lossy(&out).into_owned(),
             String::from_utf8_lossy(&err).into_owned(),
         )
+    }
+
+    /// A request after the login gets login_timeout, not what is left of agent_timeout: a
+    /// BMC silent mid-action fails the fence within it (tests/fault_matrix.rs row "BMC goes
+    /// silent right after accepting power-off" shows the agent binary doing so).
+    #[test]
+    fn a_request_is_bounded_by_its_budget_and_by_the_action() {
+        let long_action = Deadline::after(Duration::from_secs(54));
+        let d = request_deadline(Duration::from_secs(5), long_action);
+        assert!(
+            d.remaining() <= Duration::from_secs(5),
+            "{:?}",
+            d.remaining()
+        );
+        assert!(
+            d.remaining() > Duration::from_secs(4),
+            "{:?}",
+            d.remaining()
+        );
+        let short_action = Deadline::after(Duration::from_secs(1));
+        let d = request_deadline(Duration::from_secs(5), short_action);
+        assert!(
+            d.remaining() <= Duration::from_secs(1),
+            "{:?}",
+            d.remaining()
+        );
     }
 
     #[test]

@@ -133,6 +133,9 @@ pub fn confirm(
     let until = Deadline::after(timing.power_timeout).min(deadline);
     let started = crate::deadline::now();
     let mut pause = Duration::from_millis(20).min(timing.poll_max);
+    // The last reading that was not `want`, and when: the verdict when the final poll, left
+    // only the end of the budget, fails (a cut-short request is not news about the device).
+    let mut last_seen: Option<(String, PowerState, Duration)> = None;
     loop {
         let mut last_error = None;
         let mut pending = None;
@@ -140,6 +143,8 @@ pub fn confirm(
             match sw.power_state(p, until) {
                 Ok(s) if s == want => {}
                 Ok(s) => {
+                    let at = crate::deadline::now().saturating_duration_since(started);
+                    last_seen = Some((p.clone(), s, at));
                     pending = Some((p.clone(), s));
                     break;
                 }
@@ -154,16 +159,22 @@ pub fn confirm(
         }
         if until.remaining() <= pause {
             let waited = crate::deadline::now().saturating_duration_since(started);
-            return Err(match (pending, last_error) {
-                (Some((p, s)), _) => FenceError::new(format!(
+            return Err(match (pending, last_error, last_seen) {
+                (Some((p, s)), _, _) => FenceError::new(format!(
                     "timed out: {} still reads {s} after {:.1} s, expected {want}",
                     plug_label(&p),
                     waited.as_secs_f64()
                 )),
-                (None, Some(e)) => {
+                (None, Some(e), Some((p, s, at))) => FenceError::new(format!(
+                    "timed out: {} still reads {s} after {:.1} s, expected {want}; the next reading failed: {}",
+                    plug_label(&p),
+                    at.as_secs_f64(),
+                    e.reason
+                )),
+                (None, Some(e), None) => {
                     FenceError::new(format!("timed out waiting for {want}: {}", e.reason))
                 }
-                (None, None) => unreachable!("handled above"),
+                (None, None, _) => unreachable!("handled above"),
             });
         }
         crate::deadline::sleep(pause);
@@ -361,6 +372,9 @@ mod tests {
         ignore_on: bool,
         flaky: u32,
         always_fail_reads: bool,
+        /// Reads succeed this many times, then all fail (a request cut short at the end of
+        /// the budget, a device gone silent).
+        fail_reads_after: Option<u32>,
         cycle_off_reads: u32,
         resends: bool,
         /// Power-on commands refused as "not now" before one is accepted; `busy_hard` makes
@@ -384,9 +398,12 @@ mod tests {
             self.resends
         }
         fn power_state(&mut self, plug: &str, _: Deadline) -> Result<PowerState, FenceError> {
-            if self.always_fail_reads || self.flaky > 0 {
+            if self.always_fail_reads || self.flaky > 0 || self.fail_reads_after == Some(0) {
                 self.flaky = self.flaky.saturating_sub(1);
                 return Err(FenceError::new("no answer"));
+            }
+            if let Some(n) = self.fail_reads_after.as_mut() {
+                *n -= 1;
             }
             if let Some((target, left)) = self.pending.get_mut(plug) {
                 if *left == 0 {
@@ -512,6 +529,29 @@ mod tests {
         let mut sw = FakeSwitch::new(&[("", On)]);
         sw.ignore_off = true;
         assert!(reboot_onoff(&mut sw, &plugs(&[""]), &timing(), dl()).is_err());
+    }
+
+    /// The last poll failing (cut short by the end of power_timeout, or the device going
+    /// silent) does not hide what the device last said: the verdict is still "reads ON".
+    #[test]
+    fn a_failed_last_poll_reports_the_last_reading() {
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_off = true;
+        sw.fail_reads_after = Some(3);
+        let e = power_off(&mut sw, &plugs(&[""]), &timing(), dl()).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("timed out: the target still reads ON after ")
+                && e.reason
+                    .ends_with(", expected OFF; the next reading failed: no answer"),
+            "{e}"
+        );
+        // Never a reading at all: the read error is the reason.
+        let mut sw = FakeSwitch::new(&[("", On)]);
+        sw.ignore_off = true;
+        sw.fail_reads_after = Some(0);
+        let e = confirm(&mut sw, &plugs(&[""]), Off, &timing(), dl()).unwrap_err();
+        assert_eq!(e.reason, "timed out waiting for OFF: no answer");
     }
 
     #[test]

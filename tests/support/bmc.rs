@@ -271,6 +271,30 @@ impl Bmc {
         }
     }
 
+    /// Makes Get Chassis Status report the old power state for `lag` after each power change
+    /// (a stale reading); `None` reports changes at once again.
+    pub fn set_status_lag(&self, lag: Option<Duration>) {
+        let p = self.dir.join("lag-ms");
+        match lag {
+            Some(d) => fs::write(p, format!("{}\n", d.as_millis())).expect("write lag-ms"),
+            None => {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+
+    /// Shell commands the chassis hook runs after a power-off (`kind` "off") or power-on ("on")
+    /// took effect, before ipmi_sim answers the Chassis Control; None removes it.
+    pub fn set_power_hook(&self, kind: &str, script: Option<&str>) {
+        let p = self.dir.join(format!("{kind}-hook"));
+        match script {
+            Some(s) => fs::write(p, s).expect("write power hook"),
+            None => {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+
     /// Hook calls so far, one line each (without the timestamp).
     pub fn calls(&self) -> Vec<String> {
         fs::read_to_string(self.dir.join("calls.log"))

@@ -12,12 +12,18 @@
 //!   `/usr/sbin` and `/usr/lib/ocf/resource.d`; [`overlay_exec`] runs one command that sees them.
 //! - [`Cluster`]: one or two real Corosync + Pacemaker nodes, each in its own network, mount,
 //!   UTS and PID namespaces, started with the scripts in `crm-examples/lab/`.
+//! - [`group::GroupRun`]: an agent run in a process group of its own, killable as a whole the
+//!   way Pacemaker kills an operation that overran.
+//! - [`axigen::Install`] and [`sim_node::AgentSim`]: one Axigen stand-in installation and one
+//!   simulated DRBD node for running those agents directly.
 #![allow(dead_code)]
 
 pub mod argv;
+pub mod axigen;
 pub mod bmc;
 pub mod cluster;
 pub mod fake_bmc;
+pub mod group;
 pub mod netns;
 pub mod pdu;
 pub mod pyghmi;
@@ -128,6 +134,44 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         );
     }
     path
+}
+
+/// Copies an executable to `dest` (mode 0755) with `install(1)`, not `std::fs::copy`: a copy
+/// made in this process holds a write descriptor that a thread forking at that moment inherits
+/// until its exec, and running the copy in that window fails with ETXTBSY ("Text file busy").
+/// Tests run in parallel threads that fork all the time; a child process's descriptor is never
+/// inherited by them.
+pub fn copy_executable(src: &Path, dest: &Path) {
+    let out = run(Command::new("install").arg("-m0755").arg(src).arg(dest));
+    assert!(
+        out.status.success(),
+        "install {} {}: {}",
+        src.display(),
+        dest.display(),
+        output_text(&out)
+    );
+}
+
+/// A copy of workspace binary `name` that any user can run, for tools that run it as another
+/// user (ocf-tester's permission check runs the agent as `nobody`; the stand-in drops to a
+/// service user). The build tree may sit under a directory only root can enter, as a clone in
+/// `/root` does, so the copy goes to a 0755 directory of its own, removed with the value.
+pub struct RunnableBin {
+    _dir: LabDir,
+    path: PathBuf,
+}
+
+impl RunnableBin {
+    pub fn new(name: &str) -> RunnableBin {
+        let dir = LabDir::new("bin");
+        let path = dir.path().join(name);
+        copy_executable(&workspace_bin(name), &path);
+        RunnableBin { _dir: dir, path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// A name unique to this process and call: `prefix` + PID + "x" + counter. With a prefix of at

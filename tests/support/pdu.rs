@@ -134,6 +134,21 @@ fn model_value(model: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("model {model} has no {key}"))
 }
 
+/// A model OID template with `{n}` (and `{n-1}`, `{n+1}`) for the outlet and `{u}` for the
+/// model's `unit` (1 when it names none), as the handler expands it.
+fn expand_template(template: &str, outlet: u32, model: &str) -> String {
+    let unit = fs::read_to_string(model)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("unit ").map(|u| u.trim().to_string()))
+        .unwrap_or_else(|| "1".into());
+    template
+        .replace("{n-1}", &(outlet - 1).to_string())
+        .replace("{n+1}", &(outlet + 1).to_string())
+        .replace("{n}", &outlet.to_string())
+        .replace("{u}", &unit)
+}
+
 impl PduSim {
     /// Starts snmpd for `config`, waits until it answers, panics (failing the test) otherwise.
     pub fn start(config: SimConfig) -> PduSim {
@@ -337,6 +352,83 @@ impl PduSim {
         } else {
             let _ = fs::remove_file(p);
         }
+    }
+
+    /// The outlet's status as net-snmp's `snmpget` reads it over SNMP (read-only probe
+    /// community): the model's word for the value ("on", "off", "pendingon" …), so a test
+    /// checks an agent's claim with a client we did not write. None when snmpget fails.
+    pub fn snmpget_status(&self, outlet: u32) -> Option<String> {
+        let (oid, values) = self.status_column(outlet);
+        let mut cmd = self.net_snmp("snmpget");
+        cmd.args(["-v2c", "-c", PROBE_COMMUNITY, "-Oqv"])
+            .arg(format!("udp:127.0.0.1:{}", self.port))
+            .arg(&oid);
+        let out = crate::support::run_within(&mut cmd, Duration::from_secs(20));
+        if !out.status.success() {
+            return None;
+        }
+        let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        values
+            .iter()
+            .find(|(_, v)| *v == value)
+            .map(|(word, _)| word.clone())
+            .or(Some(format!("unknown value {value}")))
+    }
+
+    /// Sends the model's `action` command ("on", "off", "reboot") to `outlet` with net-snmp's
+    /// `snmpset` and community `community` (a test's own read-write community); true when
+    /// snmpset reports success.
+    pub fn snmpset_command(&self, outlet: u32, action: &str, community: &str) -> bool {
+        let model = self.model_file();
+        let line = model_value(&model, "command");
+        let mut words = line.split_whitespace();
+        let oid = expand_template(words.next().expect("command OID"), outlet, &model);
+        let value = words
+            .find_map(|w| w.strip_prefix(&format!("{action}=")))
+            .unwrap_or_else(|| panic!("model has no {action} command"))
+            .to_string();
+        let mut cmd = self.net_snmp("snmpset");
+        cmd.args(["-v2c", "-c", community])
+            .arg(format!("udp:127.0.0.1:{}", self.port))
+            .args([oid.as_str(), "i", value.as_str()]);
+        crate::support::run_within(&mut cmd, Duration::from_secs(20))
+            .status
+            .success()
+    }
+
+    fn model_file(&self) -> String {
+        sim_dir()
+            .join("pdu-models")
+            .join(format!("{}.model", self.config.model))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The status OID of `outlet` and the model's (word, value) pairs.
+    fn status_column(&self, outlet: u32) -> (String, Vec<(String, String)>) {
+        let model = self.model_file();
+        let line = model_value(&model, "status");
+        let mut words = line.split_whitespace();
+        let oid = expand_template(words.next().expect("status OID"), outlet, &model);
+        let values = words
+            .filter_map(|w| w.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        (oid, values)
+    }
+
+    /// A net-snmp tool run where the simulator is (its namespace), with no MIBs loaded.
+    fn net_snmp(&self, tool: &str) -> std::process::Command {
+        let mut cmd = match &self.config.netns {
+            Some(ns) => {
+                let mut c = std::process::Command::new("ip");
+                c.args(["netns", "exec", ns, tool]);
+                c
+            }
+            None => std::process::Command::new(tool),
+        };
+        cmd.env("MIBS", "").env("MIBDIRS", "/nonexistent");
+        cmd
     }
 
     /// Per-outlet hook command run when the outlet's `action` ("off"/"on") takes effect.

@@ -128,11 +128,7 @@ impl Stage {
     }
 
     fn put(&self, src: &Path, dest: &Path) {
-        self.install(dest, |tmp| {
-            fs::copy(src, tmp)
-                .map(drop)
-                .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), tmp.display()))
-        });
+        self.install(dest, |tmp| super::copy_executable(src, tmp));
     }
 
     fn write(&self, body: &str, dest: &Path) {

@@ -13,6 +13,9 @@
 #               tests read it to prove the order of operations (off before on, no double off)
 #   stuck       if present, "set power" is logged but ignored: a BMC that keeps reporting the
 #               old state (tests that an agent never claims success without seeing off)
+#   lag-ms      if present (milliseconds), Get Chassis Status keeps reporting the power state
+#               from before a "set power" for that long after it (a BMC whose status reading
+#               lags behind the chassis); power itself changes at once. Logged as "STALE ..."
 #   target.pid  optional "PID STARTTIME": on power off that process is SIGKILLed, but only if
 #               its start time (field 22 of /proc/PID/stat) still matches, so a recycled PID is
 #               never hit
@@ -43,11 +46,28 @@ run_hook() {
     sh "$state/$1-hook" >> "$state/hooks.log" 2>&1 < /dev/null || log "HOOK $1 failed"
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The reading a lagging status still shows: "OLD UNTIL_MS" in $state/stale.
+reported_power() {
+    actual=$(cat "$state/power" 2>/dev/null || echo 1)
+    if [ -s "$state/stale" ]; then
+        read -r old until < "$state/stale"
+        if [ "$(now_ms)" -lt "$until" ]; then
+            log "STALE power:$old (actual $actual)"
+            echo "$old"
+            return
+        fi
+        rm -f "$state/stale"
+    fi
+    echo "$actual"
+}
+
 case $op in
 get)
     for parm in "$@"; do
         case $parm in
-        power) echo "power:$(cat "$state/power" 2>/dev/null || echo 1)" ;;
+        power) echo "power:$(reported_power)" ;;
         boot) echo "boot:default" ;;
         esac
     done
@@ -59,6 +79,9 @@ set)
             if [ -e "$state/stuck" ]; then
                 log "STUCK ignoring power $2"
             else
+                if [ -s "$state/lag-ms" ]; then
+                    echo "$(reported_power) $(($(now_ms) + $(cat "$state/lag-ms")))" > "$state/stale"
+                fi
                 echo "$2" > "$state/power"
                 if [ "$2" = 0 ]; then kill_target; run_hook off; else run_hook on; fi
             fi
