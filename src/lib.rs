@@ -64,34 +64,57 @@ mod layers {
         }
     }
 
-    /// Top-level module → the top-level modules it names.
-    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    /// Every source file under `src/`: its path parts (without `.rs`) and the module names
+    /// that follow one of `prefixes` in its non-test, non-comment code.
+    fn named_after(prefixes: impl Fn(&[String]) -> Vec<String>) -> Vec<(Vec<String>, Vec<String>)> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
         sources(&src, &mut files);
-        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut out = Vec::new();
         for f in files {
-            let rel = f.strip_prefix(&src).expect("under src");
-            let first = rel.components().next().expect("a component");
-            let module = first
-                .as_os_str()
-                .to_string_lossy()
-                .trim_end_matches(".rs")
-                .to_string();
+            let parts: Vec<String> = f
+                .strip_prefix(&src)
+                .expect("under src")
+                .components()
+                .map(|c| {
+                    c.as_os_str()
+                        .to_string_lossy()
+                        .trim_end_matches(".rs")
+                        .to_string()
+                })
+                .collect();
+            let text = std::fs::read_to_string(&f).expect("source");
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let mut names = Vec::new();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for prefix in prefixes(&parts) {
+                    for (i, _) in line.match_indices(prefix.as_str()) {
+                        let name: String = line[i + prefix.len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
+            out.push((parts, names));
+        }
+        out
+    }
+
+    /// Top-level module → the top-level modules it names.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (parts, names) in named_after(|_| vec!["crate::".to_string()]) {
+            let module = &parts[0];
             if matches!(module.as_str(), "bin" | "lib" | "fuzzing") {
                 continue;
             }
-            let text = std::fs::read_to_string(&f).expect("source");
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                for (i, _) in line.match_indices("crate::") {
-                    let name: String = line[i + 7..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() && name != module && name != "choices" {
-                        graph.entry(module.clone()).or_default().insert(name);
-                    }
+            for name in names {
+                if name != *module && name != "choices" {
+                    graph.entry(module.clone()).or_default().insert(name);
                 }
             }
         }
@@ -120,44 +143,24 @@ mod layers {
     /// Within each top-level module: child module → the sibling children it names
     /// (`super::x` from a child file, or `crate::top::x`).
     fn child_imports() -> BTreeMap<String, BTreeSet<String>> {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&src, &mut files);
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for f in files {
-            let rel = f.strip_prefix(&src).expect("under src");
-            let parts: Vec<String> = rel
-                .components()
-                .map(|c| {
-                    c.as_os_str()
-                        .to_string_lossy()
-                        .trim_end_matches(".rs")
-                        .to_string()
-                })
-                .collect();
+        let prefixes = |parts: &[String]| match parts {
+            [top, _] => vec!["super::".to_string(), format!("crate::{top}::")],
+            _ => Vec::new(),
+        };
+        for (parts, names) in named_after(prefixes) {
             let [top, child] = parts.as_slice() else {
                 continue;
             };
             if top == "bin" || child == "mod" {
                 continue;
             }
-            let me = format!("{top}::{child}");
-            let text = std::fs::read_to_string(&f).expect("source");
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                for prefix in ["super::".to_string(), format!("crate::{top}::")] {
-                    for (i, _) in line.match_indices(prefix.as_str()) {
-                        let name: String = line[i + prefix.len()..]
-                            .chars()
-                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                            .collect();
-                        if !name.is_empty() && name != *child {
-                            graph
-                                .entry(me.clone())
-                                .or_default()
-                                .insert(format!("{top}::{name}"));
-                        }
-                    }
+            for name in names {
+                if name != *child {
+                    graph
+                        .entry(format!("{top}::{child}"))
+                        .or_default()
+                        .insert(format!("{top}::{name}"));
                 }
             }
         }
