@@ -55,7 +55,8 @@ pub fn ipmi(data: &[u8]) {
 
 /// A fence request as pacemaker-fenced (stdin) or an admin (argv, one argument a line when
 /// the first byte is odd) gives it, through parsing, each parameter's validation, the
-/// request's timing and the IPMI/iDRAC agents' own checks. Nothing is connected to.
+/// request's timing and the IPMI/iDRAC agents' own checks, then through every fence agent's
+/// declaration. Nothing is connected to.
 pub fn fence_request(data: &[u8]) {
     use crate::agents::ipmi::{Flavour, IpmiFence};
     let Some((&mode, rest)) = data.split_first() else {
@@ -85,6 +86,27 @@ pub fn fence_request(data: &[u8]) {
         let _ = crate::agents::ipmi::interface_of(&req);
         let _ = crate::agents::ipmi::bmc_host(&req);
     }
+    // Every fence agent's own declaration (the PDU's and Redfish's too): parsing, then each
+    // value through the parser the agent reads it with. Built once: a declaration is leaked.
+    static ALL: std::sync::OnceLock<Vec<crate::params::Decl>> = std::sync::OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        crate::agents::FENCE_AGENTS
+            .iter()
+            .map(|spec| crate::fence::declaration(spec))
+            .collect()
+    });
+    for &decl in all {
+        let raw = if args.is_empty() {
+            crate::fence::input::parse_stdin(decl, &input)
+        } else {
+            match crate::fence::input::parse_args(decl, &args) {
+                Ok(raw) => raw,
+                Err(_) => continue,
+            }
+        };
+        let pairs = raw.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        let _ = crate::params::Values::collect(decl, pairs).0.validate();
+    }
 }
 
 /// OCF parameters as the environment carries them (`NAME=value` lines), through the library
@@ -108,6 +130,16 @@ pub fn ocf_env(data: &[u8]) {
         promoted_node_max: meta.promoted_node_max(),
         notify: meta.notify_enabled(),
     });
+    // Each OCF agent's own declaration: every value through the parser the agent reads it
+    // with, required ones present.
+    for spec in crate::agents::OCF_AGENTS {
+        let pairs = env
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("OCF_RESKEY_")?, v.as_str())));
+        let _ = crate::params::Values::collect(spec.params, pairs)
+            .0
+            .validate();
+    }
     // vip
     let raw = crate::net::SpecParams {
         ip: get("ip").unwrap_or("").trim(),
