@@ -136,6 +136,27 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
+/// Ends a child this test started: SIGTERM, up to `grace` for it to exit, then SIGKILL; always
+/// reaped. Only the PID the child was started with is signalled, never a name.
+pub fn terminate(child: &mut std::process::Child, grace: Duration) {
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: kill(2) on the PID of our own child, which has not been reaped, so the PID
+        // still names it.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let end = Instant::now() + grace;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 /// Copies an executable to `dest` (mode 0755) with `install(1)`, not `std::fs::copy`: a copy
 /// made in this process holds a write descriptor that a thread forking at that moment inherits
 /// until its exec, and running the copy in that window fails with ETXTBSY ("Text file busy").

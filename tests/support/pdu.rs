@@ -446,22 +446,7 @@ impl PduSim {
     }
 
     fn stop(&mut self) {
-        let pid = self.child.id() as i32;
-        if let Ok(None) = self.child.try_wait() {
-            // SAFETY: plain kill(2) on the PID of our own child, which has not been reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-            let end = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < end {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        crate::support::terminate(&mut self.child, Duration::from_secs(3));
     }
 }
 

@@ -419,19 +419,7 @@ impl Emulator {
     }
 
     fn stop(&mut self) {
-        // SAFETY: kill(2) on the PID of the child this value owns.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::support::terminate(&mut self.child, Duration::from_secs(5));
     }
 }
 
