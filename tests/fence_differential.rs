@@ -191,6 +191,18 @@ impl Outcome {
 // The option sets.
 
 /// Base options on stdin: address and port of the simulator, and its credentials.
+/// Every action from both power states: the cases each device runs side by side.
+const ACTION_FROM: [(&str, &str); 8] = [
+    ("on", "off"),
+    ("on", "on"),
+    ("off", "on"),
+    ("off", "off"),
+    ("reboot", "on"),
+    ("reboot", "off"),
+    ("status", "on"),
+    ("status", "off"),
+];
+
 fn stdin_base(device: Device) -> Vec<String> {
     let secret = match device {
         Device::Ipmi => vec!["username=admin".to_string(), "password=pass".into()],
@@ -298,16 +310,7 @@ fn cases() -> Vec<Case> {
     // Every action on every PDU, from on and from off, on stdin and argv.
     for d in Device::PDUS {
         let m = d.model();
-        for (action, from) in [
-            ("on", "off"),
-            ("on", "on"),
-            ("off", "on"),
-            ("off", "off"),
-            ("reboot", "on"),
-            ("reboot", "off"),
-            ("status", "on"),
-            ("status", "off"),
-        ] {
+        for (action, from) in ACTION_FROM {
             let off: &[u32] = if from == "off" { &[2] } else { &[] };
             let a = format!("action={action}");
             b.both(
@@ -819,16 +822,7 @@ fn cases() -> Vec<Case> {
     }
 
     // IPMI: fence_ipmilan and fence_bulwark_ipmi against ipmi_sim.
-    for (action, from) in [
-        ("on", "off"),
-        ("on", "on"),
-        ("off", "on"),
-        ("off", "off"),
-        ("reboot", "on"),
-        ("reboot", "off"),
-        ("status", "on"),
-        ("status", "off"),
-    ] {
+    for (action, from) in ACTION_FROM {
         let off: &[u32] = if from == "off" { &[1] } else { &[] };
         let a = format!("action={action}");
         b.both(
